@@ -1,0 +1,1 @@
+"""Model-agnostic certifiers: counts and sample arrays in, certificates out (no mm* import)."""

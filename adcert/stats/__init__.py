@@ -1,0 +1,25 @@
+"""Pure numpy/scipy statistics behind every certificate (no torch, no OpenMMLab)."""
+
+from adcert.stats.binomial import (
+    binom_pvalue_greater,
+    clopper_pearson,
+    lower_confidence_bound,
+    upper_confidence_bound,
+)
+from adcert.stats.multiple_testing import bonferroni, holm
+from adcert.stats.order_statistics import order_statistic_indices
+from adcert.stats.radii import cohen_radius, gamma_interval, lp_radius, segmentation_radius
+
+__all__ = [
+    "binom_pvalue_greater",
+    "bonferroni",
+    "clopper_pearson",
+    "cohen_radius",
+    "gamma_interval",
+    "holm",
+    "lower_confidence_bound",
+    "lp_radius",
+    "order_statistic_indices",
+    "segmentation_radius",
+    "upper_confidence_bound",
+]
