@@ -1,0 +1,253 @@
+"""SegCertify with τ-abstain (Fischer et al. 2021; CERTIFICATION_MATH.md §4).
+
+Pixel i of the smoothed segmenter keeps class ĉ_i within ℓ2 radius σ Φ⁻¹(τ) wherever
+P(f_i(x + ε) = ĉ_i) > τ, ε ~ N(0, σ²I). The certifier runs in two phases over label maps
+of independent noisy copies of one frame: :class:`ClassCounter` picks ĉ from n0 selection
+samples, :class:`HitCounter` counts k_i = #{f_i = ĉ_i} in n fresh estimation samples, and
+:func:`certify_segmentation` tests every pixel's H0: P(f_i = ĉ_i) ≤ τ, with Holm (or
+Bonferroni) over all pixels so that the guarantee holds for the whole map at once.
+Pure numpy/scipy: label maps come in as integer arrays of class ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
+from adcert.stats._checks import check_alpha, check_sigma
+
+# Label of a pixel that abstains: the ignore index of mmseg / Cityscapes, so certified
+# maps can be scored with the usual tools and abstentions drop out of accuracy.
+ABSTAIN_PIXEL = 255
+
+CORRECTIONS = {"holm": holm, "bonferroni": bonferroni}
+
+_UINT16_MAX = int(np.iinfo(np.uint16).max)
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def _check_label_maps(label_maps, shape: tuple[int, int]) -> np.ndarray:
+    """``label_maps`` as a (B, H, W) integer array matching ``shape``, or a ValueError."""
+    maps = np.asarray(label_maps)
+    if maps.ndim != 3 or maps.shape[1:] != tuple(shape):
+        raise ValueError(
+            f"label_maps must have shape (B, {shape[0]}, {shape[1]}), got {maps.shape}"
+        )
+    if not np.issubdtype(maps.dtype, np.integer):
+        raise ValueError(f"label_maps must hold integer class ids, got dtype {maps.dtype}")
+    return maps
+
+
+class ClassCounter:
+    """Per-pixel class counts of the selection samples (n0 label maps, streamed in batches).
+
+    Counts are stored as (H, W, C), in uint16 while the number of samples seen fits
+    (≤ 65535, so no count can overflow) and in int32 from then on.
+    """
+
+    def __init__(self, num_classes: int, shape: tuple[int, int]) -> None:
+        if int(num_classes) < 1:
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"shape must be a positive (H, W) pair, got {shape}")
+        self.num_classes = int(num_classes)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.total = 0
+        self._counts = np.zeros((*self.shape, self.num_classes), dtype=np.uint16)
+        # Flat index of (pixel, class) is pixel * C + label: one bincount per batch.
+        self._offsets = np.arange(self.shape[0] * self.shape[1], dtype=np.intp) * self.num_classes
+
+    @property
+    def counts(self) -> np.ndarray:
+        """(H, W, C) counts, read-only view."""
+        view = self._counts.view()
+        view.flags.writeable = False
+        return view
+
+    def update(self, label_maps) -> None:
+        """Add a (B, H, W) batch of predicted class ids in [0, num_classes)."""
+        maps = _check_label_maps(label_maps, self.shape)
+        if maps.size and (maps.min() < 0 or maps.max() >= self.num_classes):
+            raise ValueError(
+                f"label_maps must hold class ids in [0, {self.num_classes}), "
+                f"got values in [{maps.min()}, {maps.max()}]"
+            )
+        batch = maps.shape[0]
+        if self.total + batch > _INT32_MAX:
+            raise OverflowError("more than 2**31 - 1 samples would overflow the int32 counts")
+        if self.total + batch > _UINT16_MAX and self._counts.dtype == np.uint16:
+            self._counts = self._counts.astype(np.int32)
+        flat = (maps.reshape(batch, self._offsets.size).astype(np.intp) + self._offsets).ravel()
+        batch_counts = np.bincount(flat, minlength=self._counts.size)
+        self._counts += batch_counts.reshape(self._counts.shape).astype(self._counts.dtype)
+        self.total += batch
+
+    def top_class(self) -> np.ndarray:
+        """(H, W) most frequent class per pixel (the lowest id on ties): the guess ĉ."""
+        if self.total == 0:
+            raise ValueError("no selection samples counted yet")
+        return np.argmax(self._counts, axis=-1)
+
+
+class HitCounter:
+    """Per-pixel count k_i of estimation samples whose class equals ``target`` (int32)."""
+
+    def __init__(self, target) -> None:
+        target = np.asarray(target)
+        if target.ndim != 2 or target.size == 0:
+            raise ValueError(f"target must be a non-empty (H, W) map, got shape {target.shape}")
+        if not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"target must hold integer class ids, got dtype {target.dtype}")
+        self.target = target
+        self.shape = target.shape
+        self.total = 0
+        self._hits = np.zeros(self.shape, dtype=np.int32)
+
+    @property
+    def hits(self) -> np.ndarray:
+        """(H, W) hit counts, read-only view."""
+        view = self._hits.view()
+        view.flags.writeable = False
+        return view
+
+    def update(self, label_maps) -> None:
+        """Add a (B, H, W) batch of predicted class ids."""
+        maps = _check_label_maps(label_maps, self.shape)
+        if self.total + maps.shape[0] > _INT32_MAX:
+            raise OverflowError("more than 2**31 - 1 samples would overflow the int32 counts")
+        self._hits += np.count_nonzero(maps == self.target, axis=0).astype(np.int32)
+        self.total += maps.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentationCertificate:
+    """Outcome of :func:`certify_segmentation`: a label map with ``ABSTAIN_PIXEL`` holes.
+
+    With probability ≥ 1 − alpha over the sampling, every non-abstaining pixel of
+    ``labels`` equals the smoothed segmenter's class at that pixel under every
+    perturbation of the whole image tensor with ‖δ‖₂ ≤ ``radius`` = σ Φ⁻¹(τ), in
+    model-input space (RGB in [0, 1]).
+    """
+
+    labels: np.ndarray  # (H, W) uint8, ABSTAIN_PIXEL where not certified
+    radius: float  # ℓ2, model-input space, the same for every certified pixel
+    sigma: float
+    tau: float
+    n: int  # estimation samples
+    alpha: float  # family-wise over all pixels of the frame
+    correction: str  # "holm" or "bonferroni"
+    pvalues: np.ndarray | None = None  # (H, W) float64, P(Bin(n, τ) ≥ k_i)
+    n0: int | None = None  # selection samples, recorded when the caller passes it
+
+    @property
+    def abstain_mask(self) -> np.ndarray:
+        return self.labels == ABSTAIN_PIXEL
+
+    @property
+    def abstain_rate(self) -> float:
+        return float(np.mean(self.abstain_mask))
+
+    def to_record(self) -> dict:
+        """The scalar fields as a JSON-able dict (§7); the maps stay out."""
+        return {
+            "method": "segcertify_tau_abstain",
+            "radius": self.radius,
+            "sigma": self.sigma,
+            "tau": self.tau,
+            "n0": self.n0,
+            "n": self.n,
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "height": int(self.labels.shape[0]),
+            "width": int(self.labels.shape[1]),
+            "abstain_rate": self.abstain_rate,
+        }
+
+
+def pvalue_table(n: int, tau: float) -> np.ndarray:
+    """P(Bin(n, τ) ≥ k) for k = 0, …, n: every p-value a count out of n can have."""
+    return np.asarray(binom_pvalue_greater(np.arange(n + 1), n, tau), dtype=np.float64)
+
+
+def _check_n(n) -> int:
+    if isinstance(n, bool) or not float(n).is_integer() or int(n) < 1:
+        raise ValueError(f"n must be a positive integer sample count, got {n}")
+    return int(n)
+
+
+def _check_tau(tau: float) -> float:
+    tau = float(tau)
+    if not 0.5 < tau < 1.0:
+        raise ValueError(f"tau must lie in (0.5, 1), got {tau}")
+    return tau
+
+
+def _check_target_and_hits(target, hits, n: int) -> tuple[np.ndarray, np.ndarray]:
+    target, hits = np.asarray(target), np.asarray(hits)
+    if target.ndim != 2 or target.size == 0:
+        raise ValueError(f"target must be a non-empty (H, W) map, got shape {target.shape}")
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(f"target must hold integer class ids, got dtype {target.dtype}")
+    if target.min() < 0 or target.max() >= ABSTAIN_PIXEL:
+        raise ValueError(f"target must hold class ids in [0, {ABSTAIN_PIXEL})")
+    if hits.shape != target.shape:
+        raise ValueError(f"hits shape {hits.shape} must match target shape {target.shape}")
+    if not np.issubdtype(hits.dtype, np.integer):
+        raise ValueError(f"hits must hold integer counts, got dtype {hits.dtype}")
+    if hits.min() < 0 or hits.max() > n:
+        raise ValueError(f"hits must lie in [0, n] = [0, {n}]")
+    return target, hits
+
+
+def certify_segmentation(
+    target,
+    hits,
+    n: int,
+    sigma: float,
+    tau: float,
+    alpha: float,
+    correction: str = "holm",
+    return_pvalues: bool = False,
+    *,
+    n0: int | None = None,
+) -> SegmentationCertificate:
+    """SegCertify's τ-test: certify each pixel's class ĉ_i or abstain.
+
+    Guarantee: with probability ≥ 1 − alpha over the estimation sampling, every
+    non-abstaining pixel of the returned map equals the smoothed segmenter's class for
+    every ℓ2 perturbation ‖δ‖₂ ≤ σ Φ⁻¹(τ) of the whole image tensor in model-input space
+    (RGB in [0, 1]). It requires ``target`` (ĉ, from :meth:`ClassCounter.top_class`) to be
+    chosen from selection samples independent of the ``n`` estimation samples behind
+    ``hits`` (k_i = #{f_i = ĉ_i}, from :class:`HitCounter`) — never the same noise twice.
+
+    Each pixel's p-value for H0: P(f_i = ĉ_i) ≤ τ is P(Bin(n, τ) ≥ k_i); ``correction``
+    ("holm" or "bonferroni") rejects over all H·W pixels at family-wise level ``alpha``.
+    Rejected pixels keep ĉ_i, the others get ``ABSTAIN_PIXEL``. ``n0`` is only recorded.
+    """
+    sigma = check_sigma(sigma)
+    tau = _check_tau(tau)
+    alpha = check_alpha(alpha)
+    n = _check_n(n)
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
+    target, hits = _check_target_and_hits(target, hits, n)
+    # k is an integer in 0..n: one tail evaluation per possible count, then a lookup.
+    pvalues = pvalue_table(n, tau)[hits]
+    certified = CORRECTIONS[correction](pvalues, alpha)
+    labels = np.where(certified, target, ABSTAIN_PIXEL).astype(np.uint8)
+    labels.flags.writeable = False
+    if return_pvalues:
+        pvalues.flags.writeable = False
+    return SegmentationCertificate(
+        labels=labels,
+        radius=segmentation_radius(sigma, tau),
+        sigma=sigma,
+        tau=tau,
+        n=n,
+        alpha=alpha,
+        correction=correction,
+        pvalues=pvalues if return_pvalues else None,
+        n0=None if n0 is None else int(n0),
+    )
