@@ -1,0 +1,355 @@
+"""Median smoothing of object detectors with sort-and-bin (CERTIFICATION_MATH.md §2, §3).
+
+Chiang et al. (2020) turn a detector into a regressor: each noisy sample's boxes are
+binned, sorted and padded with +∞ into fixed slots, and every slot's columns are smoothed
+by their median over the Gaussian noise. For one such scalar output, with
+p_l = Φ(−ε/σ), p_u = Φ(ε/σ) and every ‖δ'‖₂ ≤ ε in model-input space (RGB in [0, 1]),
+
+    h_{p_l}(x) ≤ h_{1/2}(x + δ') ≤ h_{p_u}(x),
+
+and order statistics of n samples bound h_{p_l} from below and h_{p_u} from above (§2).
+:class:`BoxSampleCollector` gathers one frame's samples, :func:`certify_boxes` turns them
+into a :class:`DetectionCertificate`. Drawing noise and running models happen elsewhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.stats import norm
+
+from adcert.stats import order_statistic_indices
+from adcert.stats._checks import check_alpha, check_sigma
+
+BIN_MODES = ("none", "label", "location", "location+label")
+SORT_KEYS = ("center", "score")
+CORRECTIONS = ("box", "image", "none")
+GUARANTEES = {"box": "per_box", "image": "per_image", "none": "per_bound"}
+# 4 coordinates × (lower, upper) + the label's (lower, upper); the score gets no bound.
+BOUNDS_PER_BOX = 10
+GRID = 3  # location bins: a GRID × GRID grid of the image, cell = GRID · row + col
+NO_BIN = -1  # internal key part for a bin mode that ignores location or label
+
+BinKey = tuple[int | None, int | None]  # (cell, label); None where the mode ignores it
+
+
+def _check_choice(value: str | None, choices: Sequence[str], name: str) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _check_detections(detections: np.ndarray) -> np.ndarray:
+    boxes = np.array(detections, dtype=np.float64)  # a copy: clipping must not touch input
+    if boxes.size == 0:
+        return boxes.reshape(0, 6)
+    if boxes.ndim != 2 or boxes.shape[1] != 6:
+        raise ValueError(f"detections must have shape (k, 6), got {boxes.shape}")
+    # Coordinates are clipped to the image later, so ±∞ there is harmless; NaN is not.
+    if np.isnan(boxes[:, :4]).any() or not np.all(np.isfinite(boxes[:, 4:])):
+        raise ValueError("detections must not hold NaN, nor infinite scores or labels")
+    labels = boxes[:, 5]
+    if np.any(labels < 0) or np.any(labels != np.round(labels)):
+        raise ValueError("detections labels (column 5) must be non-negative integers")
+    return boxes
+
+
+def _ranks_within_bins(cell: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """0-based position of each box inside its bin, for boxes already grouped by bin."""
+    m = cell.size
+    new_bin = np.r_[True, (cell[1:] != cell[:-1]) | (label[1:] != label[:-1])]
+    starts = np.flatnonzero(new_bin)
+    return np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+
+
+class BoxSampleCollector:
+    """Sort-and-bin of §3 for one frame, fed one noisy sample at a time.
+
+    A sample is a (k, 6) array [x1, y1, x2, y2, score, label] in pixels (k may be 0).
+    Boxes are clipped to the image, those with score < ``score_thr`` dropped, the rest
+    binned by ``bin``: "label", "location" (cell 3·row + col of the box centre in a 3×3
+    grid, 0 top-left), both, or "none". Per bin the ``max_per_bin`` highest scores survive,
+    ordered by ``sort``: "center" (centre y, then x) or "score" (descending). Per sample
+    only compact numpy arrays are kept; :meth:`binned` scatters them into one
+    (n, slots, 6) array per bin, +∞ rows where a sample has fewer than ``slots`` boxes.
+    """
+
+    def __init__(
+        self,
+        image_size: tuple[float, float],
+        bin: str = "none",
+        sort: str = "center",
+        max_per_bin: int = 100,
+        score_thr: float = 0.0,
+    ) -> None:
+        size = np.asarray(image_size, dtype=np.float64)
+        if size.shape != (2,) or not np.all(np.isfinite(size) & (size > 0)):
+            raise ValueError(f"image_size must be (height, width) > 0, got {image_size}")
+        _check_choice(bin, BIN_MODES, "bin")
+        _check_choice(sort, SORT_KEYS, "sort")
+        if int(max_per_bin) != max_per_bin or max_per_bin < 1:
+            raise ValueError(f"max_per_bin must be a positive integer, got {max_per_bin}")
+        if np.isnan(score_thr):
+            raise ValueError("score_thr must be a number, got nan")
+        self.image_size = (float(size[0]), float(size[1]))
+        self.bin, self.sort = bin, sort
+        self.max_per_bin, self.score_thr = int(max_per_bin), float(score_thr)
+        self._boxes: list[np.ndarray] = []  # per sample: (m, 6), grouped by bin, slot order
+        self._keys: list[np.ndarray] = []  # per sample: (m, 3) int [cell, label, slot]
+
+    @property
+    def n(self) -> int:
+        """Number of samples added so far."""
+        return len(self._boxes)
+
+    def add(self, detections: np.ndarray) -> None:
+        """Record the detections of one noisy sample."""
+        boxes = _check_detections(detections)
+        height, width = self.image_size
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0.0, width)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0.0, height)
+        boxes = boxes[boxes[:, 4] >= self.score_thr]
+        score = boxes[:, 4]
+        centre_x, centre_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+        cell = np.full(len(boxes), NO_BIN, dtype=np.int64)
+        label = np.full(len(boxes), NO_BIN, dtype=np.int64)
+        if "location" in self.bin:
+            row = np.clip(np.floor(GRID * centre_y / height), 0, GRID - 1)
+            col = np.clip(np.floor(GRID * centre_x / width), 0, GRID - 1)
+            cell = (GRID * row + col).astype(np.int64)
+        if "label" in self.bin:
+            label = boxes[:, 5].astype(np.int64)
+        # np.lexsort: the last key is the primary one. Bin first, then score, keep top K.
+        by_score = np.lexsort((-score, label, cell))
+        kept = by_score[_ranks_within_bins(cell[by_score], label[by_score]) < self.max_per_bin]
+        if self.sort == "center":
+            keys = (-score, centre_x, centre_y)
+        else:
+            keys = (centre_x, centre_y, -score)
+        order = kept[np.lexsort(tuple(k[kept] for k in keys) + (label[kept], cell[kept]))]
+        slot = _ranks_within_bins(cell[order], label[order])
+        self._boxes.append(boxes[order])
+        self._keys.append(np.stack([cell[order], label[order], slot], axis=1))
+
+    def add_batch(self, batch: Sequence[np.ndarray]) -> None:
+        """Record several samples, one (k_i, 6) array each."""
+        for detections in batch:
+            self.add(detections)
+
+    def binned(self) -> dict[BinKey, np.ndarray]:
+        """One (n, slots, 6) float array per non-empty bin, keyed (cell, label), in order.
+
+        ``slots`` is the largest count of the bin in any sample; a missing box is a row of
+        +∞. A frame without any kept box gives an empty dict.
+        """
+        n = self.n
+        if n == 0 or sum(len(b) for b in self._boxes) == 0:
+            return {}
+        boxes, keys = np.concatenate(self._boxes), np.concatenate(self._keys)
+        sample = np.repeat(np.arange(n), [len(b) for b in self._boxes])
+        bins, inverse = np.unique(keys[:, :2], axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        out: dict[BinKey, np.ndarray] = {}
+        for b, (cell, label) in enumerate(bins):
+            members = inverse == b
+            slot = keys[members, 2]
+            values = np.full((n, int(slot.max()) + 1, 6), np.inf)
+            values[sample[members], slot] = boxes[members]
+            key = (None if cell == NO_BIN else int(cell), None if label == NO_BIN else int(label))
+            out[key] = values
+        return out
+
+
+def _finite_or_none(values: Sequence[float]) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+@dataclass(frozen=True)
+class BoxCertificate:
+    """One smoothed box: its median and the bounds its attacked median cannot leave.
+
+    Coordinates are (x1, y1, x2, y2) in pixels; ``lower`` may hold −∞ and ``upper`` +∞.
+    ``may_vanish``: an upper bound is +∞, so an attack may remove the box (a missing box
+    is +∞). ``label_certified``: the label column's bounds agree, so the attacked median
+    label equals ``label``. All of it holds with the probability the parent
+    :class:`DetectionCertificate` names (its ``correction``).
+    """
+
+    bbox: tuple[float, float, float, float]
+    lower: tuple[float, float, float, float]
+    upper: tuple[float, float, float, float]
+    label: int
+    label_certified: bool
+    may_vanish: bool
+    score: float  # median score over the samples; it carries no bound
+    bin_key: BinKey
+
+    def outer_box(self) -> tuple[float, float, float, float]:
+        """(x1_lower, y1_lower, x2_upper, y2_upper): contains every box the bounds allow."""
+        return (self.lower[0], self.lower[1], self.upper[2], self.upper[3])
+
+    def inner_box(self) -> tuple[float, float, float, float]:
+        """(x1_upper, y1_upper, x2_lower, y2_lower): in every box the bounds allow.
+
+        Empty (x1 > x2 or y1 > y2) when the bounds are wider than the box.
+        """
+        return (self.upper[0], self.upper[1], self.lower[2], self.lower[3])
+
+    def to_record(self) -> dict:
+        """JSON-ready dict; infinite bounds become None because JSON has no infinity."""
+        return {
+            "bbox": [float(v) for v in self.bbox],
+            "lower": _finite_or_none(self.lower),
+            "upper": _finite_or_none(self.upper),
+            "label": self.label,
+            "label_certified": self.label_certified,
+            "may_vanish": self.may_vanish,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class DetectionCertificate:
+    """Outcome of :func:`certify_boxes` for one frame; ``boxes`` may be empty."""
+
+    boxes: tuple[BoxCertificate, ...]
+    eps: float  # ℓ2 radius, model-input space
+    sigma: float
+    n: int
+    alpha: float
+    alpha_per_bound: float  # level of each one-sided bound after the correction
+    correction: str  # "box", "image" or "none"
+    bin: str | None  # None when certify_boxes was handed bare arrays without the names
+    sort: str | None
+
+    def to_record(self) -> dict:
+        return {
+            "method": "median_smoothing_sort_and_bin",
+            "guarantee": GUARANTEES[self.correction],
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "boxes"},
+            "boxes": [box.to_record() for box in self.boxes],
+        }
+
+
+def _order_statistics(values: np.ndarray, ranks: Sequence[int]) -> list[np.ndarray]:
+    """values[k − 1] of the sorted samples (axis 0) per 1-based rank; 0 → −∞, n + 1 → +∞."""
+    n = values.shape[0]
+    inner = sorted({k - 1 for k in ranks if 1 <= k <= n})
+    part = np.partition(values, inner, axis=0) if inner else values
+    fill = {0: -np.inf, n + 1: np.inf}
+    return [part[k - 1] if 1 <= k <= n else np.full(values.shape[1:], fill[k]) for k in ranks]
+
+
+def certify_boxes(
+    binned: Mapping[BinKey, np.ndarray] | BoxSampleCollector,
+    n: int,
+    eps: float,
+    sigma: float,
+    alpha: float,
+    correction: str = "box",
+    bin: str | None = None,
+    sort: str | None = None,
+) -> DetectionCertificate:
+    """Median-smoothed boxes with percentile bounds (§2, §3, Chiang et al. 2020).
+
+    ``binned`` maps each bin to (n, slots, 6) samples (from :meth:`BoxSampleCollector.
+    binned`), or is the collector itself (then ``bin`` and ``sort`` are read from it).
+    Per slot and column the smoothed value is the lower median y(⌈n/2⌉) of the n samples
+    (an order statistic, since np.median averages and breaks on +∞); a slot whose median
+    is +∞ outputs no box. With (k_l, k_u) = ``order_statistic_indices(n, p_l, p_u, α')``,
+    lower = y(k_l) and upper = y(k_u), 0 → −∞ and n + 1 → +∞.
+
+    Guarantee: for every ‖δ'‖₂ ≤ ``eps`` (model-input space), h_{p_l}(x) ≤ h_{1/2}(x + δ')
+    ≤ h_{p_u}(x) per column; each bound misses its percentile with probability ≤ α'
+    over the sampling, so the attacked smoothed box lies in [lower, upper] and keeps a
+    certified label with probability ≥ 1 − ``alpha``:
+    - "box" (default): α' = α/10, jointly for the 10 bounds of each box (the 8 of §2's
+      α/8 plus the label's lower and upper one);
+    - "image": α' = α/(10·B), B the frame's slots (those without a box included),
+      jointly for every box of the frame;
+    - "none": α' = α, each bound on its own, as in Chiang et al.'s code.
+    """
+    if isinstance(binned, BoxSampleCollector):
+        if int(n) != binned.n:
+            raise ValueError(f"n ({n}) must equal the number of samples collected ({binned.n})")
+        bin, sort, binned = binned.bin, binned.sort, binned.binned()
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive sample count, got {n}")
+    n = int(n)
+    eps, sigma, alpha = check_sigma(eps, "eps"), check_sigma(sigma), check_alpha(alpha)
+    _check_choice(correction, CORRECTIONS, "correction")
+    if bin is not None:
+        _check_choice(bin, BIN_MODES, "bin")
+    if sort is not None:
+        _check_choice(sort, SORT_KEYS, "sort")
+    arrays = {key: np.asarray(values, dtype=np.float64) for key, values in binned.items()}
+    for key, values in arrays.items():
+        if values.ndim != 3 or values.shape[2] != 6:
+            raise ValueError(f"binned[{key}] must have shape (n, slots, 6), got {values.shape}")
+        if values.shape[0] != n:
+            raise ValueError(f"n ({n}) must equal the number of samples in binned[{key}]")
+    slots = sum(values.shape[1] for values in arrays.values())
+    tests = {"box": BOUNDS_PER_BOX, "image": BOUNDS_PER_BOX * max(slots, 1), "none": 1}
+    alpha_per_bound = alpha / tests[correction]
+    p_l, p_u = norm.cdf(-eps / sigma), norm.cdf(eps / sigma)
+    k_l, k_u = order_statistic_indices(n, p_l, p_u, alpha_per_bound)
+    boxes = []
+    for key, values in arrays.items():
+        median, lower, upper = _order_statistics(values, [(n + 1) // 2, k_l, k_u])
+        for j in np.flatnonzero(np.all(np.isfinite(median), axis=1)):
+            label_low, label_up = lower[j, 5], upper[j, 5]
+            boxes.append(
+                BoxCertificate(
+                    bbox=tuple(float(v) for v in median[j, :4]),
+                    lower=tuple(float(v) for v in lower[j, :4]),
+                    upper=tuple(float(v) for v in upper[j, :4]),
+                    label=int(median[j, 5]),
+                    label_certified=bool(np.isfinite(label_up) and label_low == label_up),
+                    may_vanish=bool(np.any(np.isinf(upper[j, [0, 1, 2, 3, 5]]))),
+                    score=float(median[j, 4]),
+                    bin_key=key,
+                )
+            )
+    return DetectionCertificate(
+        tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort
+    )
+
+
+_CORNERS = np.array(list(itertools.product((False, True), repeat=4)))  # True: upper bound
+
+
+def worst_case_iou(
+    lower: Sequence[float], upper: Sequence[float], gt_box: Sequence[float]
+) -> float:
+    """Smallest IoU with ``gt_box`` of any box with lower ≤ (x1, y1, x2, y2) ≤ upper (§3).
+
+    Certified AP@50 counts a box when this is ≥ 0.5. The 16 corner boxes suffice. Fix
+    three coordinates and move the right edge x2 (IoU := 0 for an empty box): IoU is 0
+    until the boxes overlap, then linear-fractional starting from 0, hence non-decreasing,
+    until x2 passes the ground truth's x2, then non-increasing as only the union grows;
+    the other edges are mirror images. IoU is thus quasi-concave in each coordinate, and
+    its minimum over the bounds sits at a corner. Returns 0 if a bound is infinite or a
+    corner box is empty.
+    """
+    lower, upper, gt = (np.asarray(a, dtype=np.float64) for a in (lower, upper, gt_box))
+    for name, a in (("lower", lower), ("upper", upper), ("gt_box", gt)):
+        if a.shape != (4,):
+            raise ValueError(f"{name} must have shape (4,), got {a.shape}")
+    if not np.all(np.isfinite(gt)):
+        raise ValueError("gt_box must be finite")
+    if np.any(lower > upper):
+        raise ValueError("lower must not exceed upper")
+    if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
+        return 0.0
+    boxes = np.where(_CORNERS, upper, lower)  # (16, 4)
+    width, height = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    inter_w = np.clip(np.minimum(boxes[:, 2], gt[2]) - np.maximum(boxes[:, 0], gt[0]), 0, None)
+    inter_h = np.clip(np.minimum(boxes[:, 3], gt[3]) - np.maximum(boxes[:, 1], gt[1]), 0, None)
+    inter = inter_w * inter_h
+    gt_area = max(gt[2] - gt[0], 0.0) * max(gt[3] - gt[1], 0.0)
+    union = np.clip(width, 0, None) * np.clip(height, 0, None) + gt_area - inter
+    valid = (width > 0) & (height > 0) & (union > 0)
+    iou = np.divide(inter, union, out=np.zeros(16), where=valid)
+    return float(iou.min())
