@@ -1,0 +1,80 @@
+"""The one sampling loop over a model: perturbed copies of a frame → predictions.
+
+Perturbations enter after the test pipeline's resize and before the data preprocessor's
+normalization (DESIGN.md): the packed uint8 tensor becomes values in [0, 1], the
+perturbation acts there, and the result goes back to the 0–255 float scale the data
+preprocessor expects, without rounding. Radii are therefore ℓ2 norms over the resized
+frame in [0, 1] units. The channel order of the packed tensor is kept (BGR for images
+loaded with cv2); every perturbation adcert applies treats the channels alike, so the
+order changes no certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from adcert.noise.gaussian import perturbed_batches
+
+Perturbation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def frame_tensor(packed: dict, device: torch.device) -> torch.Tensor:
+    """The packed (3, H, W) uint8 frame as float32 in [0, 1] on ``device``."""
+    return packed["inputs"].to(device=device, dtype=torch.float32) / 255.0
+
+
+def _fresh_samples(sample, count: int) -> list:
+    # predict() writes its outputs into the data samples: one fresh copy per input.
+    return [type(sample)(metainfo=sample.metainfo) for _ in range(count)]
+
+
+def _predict(model: torch.nn.Module, inputs: torch.Tensor, sample, amp: bool) -> list:
+    data = {"inputs": inputs * 255.0, "data_samples": _fresh_samples(sample, len(inputs))}
+    with torch.autocast(inputs.device.type, enabled=amp and inputs.device.type == "cuda"):
+        data = model.data_preprocessor(data, False)
+        return model(**data, mode="predict")
+
+
+@torch.no_grad()
+def clean_predictions(model: torch.nn.Module, packed: dict, amp: bool = False) -> list:
+    """The base model's prediction on the unperturbed frame (a list of one data sample)."""
+    x = frame_tensor(packed, next(model.parameters()).device)
+    return _predict(model, x[None], packed["data_samples"], amp)
+
+
+@torch.no_grad()
+def perturbed_predictions(
+    model: torch.nn.Module,
+    packed: dict,
+    perturbation: Perturbation,
+    num: int,
+    batch_size: int,
+    generator: torch.Generator,
+    amp: bool = False,
+) -> Iterator[list]:
+    """Yield the model's predictions on ``num`` perturbed copies, one list per batch.
+
+    All copies of the frame go through ``data_preprocessor`` and ``predict`` in batches
+    of ``batch_size``; predictions are mapped back to the original image by the model
+    (``rescale``), as in ``tools/test.py``.
+    """
+    x = frame_tensor(packed, next(model.parameters()).device)
+    for batch in perturbed_batches(x, num, batch_size, perturbation, generator):
+        yield _predict(model, batch, packed["data_samples"], amp)
+
+
+def detections_array(result) -> np.ndarray:
+    """A DetDataSample's ``pred_instances`` as a (k, 6) array: x1, y1, x2, y2, score, label."""
+    instances = result.pred_instances
+    return torch.cat(
+        [instances.bboxes.float(), instances.scores.float()[:, None],
+         instances.labels.float()[:, None]], dim=1,
+    ).cpu().numpy().astype(np.float64)
+
+
+def label_map(result) -> np.ndarray:
+    """A SegDataSample's ``pred_sem_seg`` as an (H, W) int64 array of class ids."""
+    return result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)

@@ -1,0 +1,151 @@
+"""Build an OpenMMLab model from config + checkpoint, the way ``tools/test.py`` does.
+
+The one place adcert loads models. Checkpoints load with ``weights_only=True`` by
+default; zoo checkpoints that pickle other Python objects need ``unsafe_load=True``,
+which the CLIs expose as ``--unsafe-load`` for files the user trusts.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from mmengine.config import Config
+
+FRAMEWORKS = ("mmdet", "mmseg")
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode with what a certificate record must name (§7)."""
+
+    model: torch.nn.Module
+    cfg: Config
+    framework: str
+    config_path: str
+    checkpoint_path: str
+    checkpoint_sha256: str
+    device: torch.device
+
+    @property
+    def dataset_meta(self) -> dict:
+        return getattr(self.model, "dataset_meta", None) or {}
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
+    """Read a config file and apply ``--cfg-options`` overrides."""
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f"config file not found: {config_path}")
+    cfg = Config.fromfile(config_path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def register_framework(framework: str) -> None:
+    """Import the framework's modules into its registries and make it the default scope."""
+    if framework == "mmdet":
+        from mmdet.utils import register_all_modules
+    elif framework == "mmseg":
+        from mmseg.utils import register_all_modules
+    else:
+        raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
+    register_all_modules(init_default_scope=True)
+
+
+def _strip_pretrained(model_cfg: Any) -> None:
+    """Nothing may download at run time: drop backbone pretraining before building."""
+    if isinstance(model_cfg, dict):
+        if "pretrained" in model_cfg:
+            model_cfg["pretrained"] = None
+        init_cfg = model_cfg.get("init_cfg")
+        if isinstance(init_cfg, dict) and init_cfg.get("type") == "Pretrained":
+            model_cfg["init_cfg"] = None
+        for value in model_cfg.values():
+            _strip_pretrained(value)
+    elif isinstance(model_cfg, list):
+        for value in model_cfg:
+            _strip_pretrained(value)
+
+
+def read_checkpoint(path: str, unsafe_load: bool = False) -> dict:
+    """``torch.load`` on CPU, tensors only unless ``unsafe_load`` (arbitrary code!)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not unsafe_load)
+    except Exception as error:  # torch raises UnpicklingError or RuntimeError here
+        if unsafe_load:
+            raise ValueError(f"cannot read checkpoint {path}: {error}") from error
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(
+            f"checkpoint {path} holds more than tensors and was not loaded safely "
+            f"({first_line}); pass --unsafe-load only if you trust the file"
+        ) from error
+
+
+def load_weights(model: torch.nn.Module, state: dict) -> None:
+    """Copy a checkpoint's ``state_dict`` into ``model``; every model weight must be there.
+
+    A missing weight would leave part of the model at its random initialisation and
+    make any certificate about it meaningless, so it is an error; extra keys are ignored.
+    """
+    state_dict = state.get("state_dict", state)
+    state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}
+    missing, _ = model.load_state_dict(state_dict, strict=False)
+    if missing:
+        raise ValueError(
+            f"checkpoint does not match the model: {len(missing)} weights missing "
+            f"(first: {missing[0]})"
+        )
+
+
+def load_model(
+    config: str | Config,
+    checkpoint: str,
+    framework: str,
+    device: str | torch.device | None = None,
+    cfg_options: dict | None = None,
+    unsafe_load: bool = False,
+) -> LoadedModel:
+    """Build ``cfg.model`` in ``framework``'s registry, load ``checkpoint``, eval mode.
+
+    ``device`` defaults to CUDA when available. The checkpoint's ``meta.dataset_meta``
+    (class names, palette) is attached as ``model.dataset_meta``.
+    """
+    cfg = config if isinstance(config, Config) else load_config(config, cfg_options)
+    if "model" not in cfg:
+        raise ValueError("the config has no `model` section")
+    register_framework(framework)
+    _strip_pretrained(cfg.model)
+    from mmengine.registry import MODELS
+
+    # Some heads mutate their config while building (DETR's class_weight): build a copy.
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    state = read_checkpoint(checkpoint, unsafe_load=unsafe_load)
+    load_weights(model, state)
+    meta = state.get("meta", {}) if isinstance(state, dict) else {}
+    model.dataset_meta = meta.get("dataset_meta") or {}
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(device).eval()
+    return LoadedModel(
+        model=model,
+        cfg=cfg,
+        framework=framework,
+        config_path=str(cfg.filename) if cfg.filename else "<in-memory>",
+        checkpoint_path=checkpoint,
+        checkpoint_sha256=file_sha256(checkpoint),
+        device=device,
+    )
