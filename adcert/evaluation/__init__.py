@@ -1,0 +1,1 @@
+"""Certified metrics as mmengine ``BaseMetric`` subclasses (registered in ``METRICS``)."""
