@@ -1,0 +1,91 @@
+# Demo detector: RTMDet-tiny (mmdet's own config), trained from scratch on the generated
+# driving scenes at 256×512 with Gaussian noise σ = 0.25 on the [0, 1] scale.
+_base_ = "mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py"
+
+custom_imports = dict(imports=["adcert.noise.transforms"], allow_failed_imports=False)
+
+data_root = "data/demo/"
+classes = ("car", "person", "rider", "traffic sign")
+metainfo = dict(classes=classes)
+img_scale = (512, 256)  # (width, height), as mmdet's Resize takes it
+train_sigma = 0.25
+
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=32),
+    backbone=dict(init_cfg=None),
+    bbox_head=dict(num_classes=len(classes)),
+    test_cfg=dict(nms_pre=1000, score_thr=0.05, nms=dict(type="nms", iou_threshold=0.6),
+                  max_per_img=100),
+)
+
+train_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations", with_bbox=True),
+    dict(type="RandomResize", scale=img_scale, ratio_range=(0.8, 1.25), keep_ratio=True),
+    dict(type="RandomCrop", crop_size=img_scale, allow_negative_crop=False),  # (w, h)
+    dict(type="RandomFlip", prob=0.5),
+    dict(type="RandomGaussianNoise", sigma=train_sigma, prob=0.8),
+    dict(type="Pad", size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type="PackDetInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="Resize", scale=img_scale, keep_ratio=True),
+    dict(type="LoadAnnotations", with_bbox=True),
+    dict(type="PackDetInputs",
+         meta_keys=("img_id", "img_path", "ori_shape", "img_shape", "scale_factor")),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    batch_sampler=None,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file="annotations/instances_train.json",
+        data_prefix=dict(img="leftImg8bit/train/"),
+        filter_cfg=dict(filter_empty_gt=True, min_size=4),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file="annotations/instances_val.json",
+        data_prefix=dict(img="leftImg8bit/val/"),
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + "annotations/instances_val.json", metric="bbox")
+test_evaluator = val_evaluator
+
+max_epochs = 40
+train_cfg = dict(max_epochs=max_epochs, val_interval=10, dynamic_intervals=[])
+base_lr = 0.004
+optim_wrapper = dict(optimizer=dict(lr=base_lr))
+param_scheduler = [
+    dict(type="LinearLR", start_factor=1e-3, by_epoch=False, begin=0, end=200),
+    dict(type="CosineAnnealingLR", eta_min=base_lr * 0.05, begin=max_epochs // 2,
+         end=max_epochs, T_max=max_epochs // 2, by_epoch=True, convert_to_iter_based=True),
+]
+# The base config switches to a second pipeline for the last epochs; the demo keeps one.
+custom_hooks = [
+    dict(type="EMAHook", ema_type="ExpMomentumEMA", momentum=0.0002, update_buffers=True,
+         priority=49),
+]
+default_hooks = dict(
+    checkpoint=dict(interval=10, max_keep_ckpts=1, save_best="auto"),
+    logger=dict(interval=10),
+)
+auto_scale_lr = dict(enable=False)
+
+# adcert's certification settings; every certify_det.py flag overrides them.
+certify = dict(sigma=0.25, eps=0.36, n=200, alpha=0.001, bin="label", sort="center",
+               batch_size=8, correction="box")
