@@ -61,19 +61,19 @@ test_dataloader = val_dataloader
 
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=2e-3,
                                                          weight_decay=1e-4))
-max_iters = 2000
+max_iters = 1200  # ≈ 25 min on 2 CPU cores (1.26 s per batch of 8)
 param_scheduler = [
     dict(type="LinearLR", start_factor=1e-3, by_epoch=False, begin=0, end=100),
     dict(type="PolyLR", eta_min=1e-5, power=1.0, begin=100, end=max_iters, by_epoch=False),
 ]
-train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=500)
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=400)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=500, max_keep_ckpts=1),
+    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=400, max_keep_ckpts=1),
     sampler_seed=dict(type="DistSamplerSeedHook"),
     visualization=dict(type="SegVisualizationHook"),
 )
