@@ -351,8 +351,23 @@ def person_parts(height: float, look: Look, facing: str, phase: float, walking: 
     return parts
 
 
+class _Walker:
+    """Moves at constant ground velocity (vx, vz) m/s from (x, z); needs those fields."""
+
+    x: float
+    z: float
+    vx: float
+    vz: float
+
+    def near(self, t: float) -> float:
+        return self.z + self.vz * t
+
+    def _where(self, t: float) -> tuple[float, float]:
+        return self.x + self.vx * t, self.near(t)
+
+
 @dataclass(frozen=True)
-class Pedestrian:
+class Pedestrian(_Walker):
     """A person standing or walking (``vx``, ``vz`` in m/s) at ground point (x, z)."""
 
     x: float
@@ -364,12 +379,6 @@ class Pedestrian:
     facing: str
     phase: float
     track_id: int
-
-    def near(self, t: float) -> float:
-        return self.z + self.vz * t
-
-    def _where(self, t: float) -> tuple[float, float]:
-        return self.x + self.vx * t, self.near(t)
 
     def shadow(self, env: Env, t: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
         x, z = self._where(t)
@@ -474,7 +483,7 @@ def cyclist_parts(look: Look, frame: Color, helmet: Color, facing: str, phase: f
 
 
 @dataclass(frozen=True)
-class Cyclist:
+class Cyclist(_Walker):
     """A rider on a bicycle, riding away along Z or crossing along X."""
 
     x: float
@@ -487,12 +496,6 @@ class Cyclist:
     facing: str  # "away" | "left" | "right"
     phase: float
     track_id: int
-
-    def near(self, t: float) -> float:
-        return self.z + self.vz * t
-
-    def _where(self, t: float) -> tuple[float, float]:
-        return self.x + self.vx * t, self.near(t)
 
     def shadow(self, env: Env, t: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
         x, z = self._where(t)
