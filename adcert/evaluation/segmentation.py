@@ -83,7 +83,8 @@ class CertifiedSegMetric(BaseMetric):
                 continue
             total = {k: sum(r[name][k] for r in results) for k in results[0][name]}
             scored = total["gt_area"].sum()
-            metrics[f"{name}_acc"] = float(total["intersect"].sum() / max(scored, 1))
+            # No scored pixel (all abstained) has no accuracy, rather than accuracy 0.
+            metrics[f"{name}_acc"] = float(total["intersect"].sum() / scored) if scored else None
             metrics[f"{name}_miou"], iou = _miou(total)
             metrics[f"{name}_iou_per_class"] = [None if np.isnan(v) else float(v) for v in iou]
         return metrics

@@ -1,0 +1,105 @@
+import copy
+import json
+import os
+
+import pytest
+import torch
+
+pytest.importorskip("mmseg")
+
+from adcert.cli.certify_seg import cli  # noqa: E402
+from adcert.datasets import write_split  # noqa: E402
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "demo",
+                      "fpn_mnv2_demo.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Two generated 64×128 frames and a randomly initialised demo segmenter."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    root = tmp_path_factory.mktemp("seg")
+    write_split(str(root / "data"), "val", [11, 12], height=64, width=128)
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(Config.fromfile(CONFIG).model))
+    checkpoint = root / "random.pth"
+    torch.save({"state_dict": model.state_dict()}, checkpoint)
+    options = [f"test_dataloader.dataset.data_root={root / 'data'}",
+               "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
+    return root, str(checkpoint), options
+
+
+def run(tiny_run, *extra):
+    root, checkpoint, options = tiny_run
+    return cli([CONFIG, checkpoint, "--work-dir", str(root / "out"), "--n0", "2", "--n", "4",
+                "--alpha", "0.1", "--tau", "0.6", "--seed", "1", *extra,
+                "--cfg-options", *options])
+
+
+def test_writes_records_masks_and_summary(tiny_run, capsys):
+    assert run(tiny_run) == 0
+    out = capsys.readouterr().out
+    results = out.split("results: ")[1].split()[0]
+    records = [json.loads(line) for line in open(results)]
+    assert [r["image_id"] for r in records] == sorted(r["image_id"] for r in records)
+    assert len(records) == 2
+    for r in records:
+        assert r["method"] == "segcertify_tau_abstain" and r["seed"] == 1
+        assert r["n0"] == 2 and r["n"] == 4 and r["tau"] == 0.6 and r["correction"] == "holm"
+        assert len(r["model"]["checkpoint_sha256"]) == 64 and os.path.isfile(r["mask_path"])
+        assert 0.0 <= r["abstain_rate"] <= 1.0
+    summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
+    assert summary["frames"] == 2 and summary["settings"]["n"] == 4
+    assert "abstain_rate" in summary and "clean_miou" in summary
+
+
+def test_same_seed_gives_the_same_certificates(tiny_run, capsys):
+    maps = []
+    for _ in range(2):
+        assert run(tiny_run, "--max-images", "1") == 0
+        results = capsys.readouterr().out.split("results: ")[1].split()[0]
+        record = json.loads(open(results).readline())
+        maps.append(open(record["mask_path"], "rb").read())
+    assert maps[0] == maps[1]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--tau", "0.5"], "tau must lie in (0.5, 1)"),
+    (["--tau", "1.0"], "tau must lie in (0.5, 1)"),
+    (["--n0", "10", "--n", "5"], "n0"),
+    (["--alpha", "0"], "alpha"),
+])
+def test_bad_settings_exit_2_with_one_line(tiny_run, capsys, extra, message):
+    assert run(tiny_run, *extra) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+
+
+def test_missing_checkpoint_and_config_without_test_dataloader(tiny_run, tmp_path, capsys):
+    root, _, options = tiny_run
+    assert cli([CONFIG, str(tmp_path / "none.pth"), "--work-dir", str(tmp_path),
+                "--cfg-options", *options]) == 2
+    assert "checkpoint file not found" in capsys.readouterr().err
+    bare = tmp_path / "bare.py"
+    bare.write_text("model = dict(type='EncoderDecoder')\n")
+    assert cli([str(bare), str(tmp_path / "none.pth")]) == 2
+    assert "test_dataloader" in capsys.readouterr().err
+
+
+def test_unreadable_frame_exits_2(tiny_run, tmp_path, capsys):
+    root, checkpoint, options = tiny_run
+    broken = tmp_path / "data"
+    write_split(str(broken), "val", [13], height=64, width=128)
+    (image,) = list((broken / "leftImg8bit" / "val").rglob("*.png"))
+    image.write_bytes(b"not a png")
+    code = cli([CONFIG, checkpoint, "--work-dir", str(tmp_path / "out"), "--n0", "2", "--n",
+                "4", "--cfg-options", f"test_dataloader.dataset.data_root={broken}",
+                "test_dataloader.dataset.pipeline.1.scale=(128,64)"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+    assert not list((tmp_path / "out").rglob("results.jsonl"))
