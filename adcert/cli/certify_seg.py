@@ -9,8 +9,13 @@ import time
 import cv2
 import numpy as np
 
-from adcert.cli.common import base_parser, run_main
-from adcert.pipeline.run import RunDir, merge_settings, shard
+from adcert.cli.common import (
+    base_parser,
+    certify_frames,
+    model_record,
+    run_main,
+    start_session,
+)
 
 DEFAULTS = dict(sigma=0.25, tau=0.75, n0=100, n=1000, alpha=1e-4, correction="holm",
                 batch_size=8, max_images=None, seed=None)
@@ -38,95 +43,55 @@ def check_settings(s: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from mmengine.dist import collect_results, get_dist_info, init_dist
-    from mmengine.utils import ProgressBar
-
     from adcert.evaluation.segmentation import CertifiedSegMetric
-    from adcert.models.data import build_test_dataset, load_frame
-    from adcert.models.loading import load_config, load_model
-    from adcert.noise import image_generator, new_run_seed
     from adcert.pipeline.segmentation import certify_frame
 
-    cfg = load_config(args.config, args.cfg_options)
-    cli = {k: getattr(args, k) for k in DEFAULTS}
-    s = merge_settings(DEFAULTS, cfg.get("certify"), cli)
-    check_settings(s)
-    if "test_dataloader" not in cfg:
-        raise ValueError("the config has no `test_dataloader` to take frames from")
-    if args.launcher != "none":
-        init_dist(args.launcher)
-    rank, world_size = get_dist_info()
-    seed = s["seed"] if s["seed"] is not None else new_run_seed()
-    if world_size > 1:  # every rank must draw with the same run seed
-        from mmengine.dist import broadcast_object_list
-        holder = [seed]
-        broadcast_object_list(holder)
-        seed = holder[0]
+    session = start_session(args, "mmseg", DEFAULTS, check_settings)
+    s, classes = session.settings, session.classes
+    metric = CertifiedSegMetric(num_classes=len(classes))
 
-    loaded = load_model(cfg, args.checkpoint, "mmseg", device=args.device,
-                        unsafe_load=args.unsafe_load)
-    dataset = build_test_dataset(cfg)
-    classes = dataset.metainfo.get("classes") or loaded.dataset_meta.get("classes")
-    num_classes = len(classes)
-    work_dir = args.work_dir or os.path.join(
-        "work_dirs", os.path.splitext(os.path.basename(args.config))[0])
-    run = RunDir(work_dir, time.strftime("%Y%m%d_%H%M%S")) if rank == 0 else None
-    mask_dir = run.subdir("masks") if run else None
-
-    metric = CertifiedSegMetric(num_classes=num_classes)
-    indices = shard(len(dataset), rank, world_size, s["max_images"])
-    bar = ProgressBar(len(indices)) if rank == 0 else None
-    results = []
-    for index in indices:
-        packed = load_frame(dataset, index)
-        sample = packed["data_samples"]
-        image_id = os.path.basename(sample.img_path) if "img_path" in sample else str(index)
+    def certify_one(packed, index, image_id, generator):
         start = time.perf_counter()
         cert, clean = certify_frame(
-            loaded.model, packed, num_classes, s["sigma"], s["tau"], s["n0"], s["n"],
-            s["alpha"], s["correction"], s["batch_size"],
-            image_generator(seed, image_id, loaded.device), args.amp)
-        elapsed = time.perf_counter() - start
-        gt = sample.gt_sem_seg.data[0].numpy() if "gt_sem_seg" in sample else None
-        record = {
-            "image_id": image_id, "index": index, **cert.to_record(), "seed": seed,
-            "model": {"config": loaded.config_path, "checkpoint": loaded.checkpoint_path,
-                      "checkpoint_sha256": loaded.checkpoint_sha256},
-            "time_s": round(elapsed, 3),
-        }
-        scores = None
-        if gt is not None:
-            valid = gt != 255
-            record["certified_acc"] = float(np.mean((cert.labels == gt)[valid]))
-            record["clean_acc"] = float(np.mean((clean == gt)[valid]))
-            metric.process(None, [{"gt": gt, "certified": cert.labels, "clean": clean}])
-            scores = metric.results.pop()
-        results.append((record, cert.labels, scores))
-        if bar:
-            bar.update()
-    # Each rank's frames (with their maps and metric counts) go to rank 0, which writes.
-    results = collect_results(results, len(shard(len(dataset), 0, 1, s["max_images"])))
-    if rank != 0:
+            session.loaded.model, packed, len(classes), s["sigma"], s["tau"], s["n0"], s["n"],
+            s["alpha"], s["correction"], s["batch_size"], generator, args.amp)
+        record = {"image_id": image_id, "index": index, **cert.to_record(),
+                  "seed": session.seed, "model": model_record(session),
+                  "time_s": round(time.perf_counter() - start, 3)}
+        sample = packed["data_samples"]
+        if "gt_sem_seg" not in sample:
+            return record, cert.labels, None
+        gt = sample.gt_sem_seg.data[0].numpy()
+        valid = gt != 255
+        record["certified_acc"] = float(np.mean((cert.labels == gt)[valid]))
+        record["clean_acc"] = float(np.mean((clean == gt)[valid]))
+        metric.process(None, [{"gt": gt, "certified": cert.labels, "clean": clean}])
+        return record, cert.labels, metric.results.pop()
+
+    results = certify_frames(session, certify_one)
+    if results is None:  # not rank 0
         return 0
-    out_records = []
-    for record, labels, _ in sorted(results, key=lambda item: item[0]["index"]):
+    run = session.run
+    mask_dir = run.subdir("masks")
+    records = []
+    for record, labels, _ in results:
         stem = os.path.splitext(record["image_id"])[0]
         record["mask_path"] = os.path.join(mask_dir, f"{stem}_certified.png")
         if not cv2.imwrite(record["mask_path"], labels):
             raise OSError(f"could not write {record['mask_path']}")
-        out_records.append(record)
-    run.write_results(out_records)
+        records.append(record)
+    run.write_results(records)
     if args.out:
         shutil.copyfile(run.results_path, args.out)
-    summary = {"settings": {**s, "seed": seed}, "frames": len(out_records),
-               "classes": list(classes),
-               "seconds_per_frame": float(np.mean([r["time_s"] for r in out_records]))
-               if out_records else None}
-    metric_results = [scores for _, _, scores in results if scores is not None]
-    if metric_results:
-        summary.update(metric.compute_metrics(metric_results))
+    summary = {"settings": {**s, "seed": session.seed}, "frames": len(records),
+               "classes": classes, "model": model_record(session),
+               "seconds_per_frame": float(np.mean([r["time_s"] for r in records]))
+               if records else None}
+    scores = [scores for _, _, scores in results if scores is not None]
+    if scores:
+        summary.update(metric.compute_metrics(scores))
     path = run.write_summary(summary)
-    print(f"\ncertified {len(out_records)} frames (smoothed segmenter, σ={s['sigma']}, "
+    print(f"\ncertified {len(records)} frames (smoothed segmenter, σ={s['sigma']}, "
           f"τ={s['tau']}, n={s['n']}, α={s['alpha']}, {s['correction']}):")
     for key in ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
                 "abstain_rate", "seconds_per_frame"):

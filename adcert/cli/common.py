@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from mmengine.config import DictAction
 
@@ -43,3 +45,91 @@ def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = N
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+@dataclass
+class Session:
+    """Everything a certify tool sets up before its loop over frames."""
+
+    settings: dict
+    seed: int
+    rank: int
+    world_size: int
+    loaded: object  # adcert.models.loading.LoadedModel
+    dataset: object
+    run: object | None  # adcert.pipeline.run.RunDir on rank 0
+
+    @property
+    def classes(self) -> list[str]:
+        meta = getattr(self.dataset, "metainfo", {}) or {}
+        classes = meta.get("classes") or self.loaded.dataset_meta.get("classes")
+        if not classes:
+            raise ValueError("neither the dataset nor the checkpoint names the classes")
+        return list(classes)
+
+
+def start_session(args, framework: str, defaults: dict, check: Callable[[dict], None]) -> Session:
+    """Config + CLI → settings; distributed init; one run seed for all ranks; model, test
+    set and (on rank 0) the timestamped output folder."""
+    from mmengine.dist import broadcast_object_list, get_dist_info, init_dist
+
+    from adcert.models.data import build_test_dataset
+    from adcert.models.loading import load_config, load_model
+    from adcert.noise import new_run_seed
+    from adcert.pipeline.run import RunDir, merge_settings
+
+    cfg = load_config(args.config, args.cfg_options)
+    settings = merge_settings(defaults, cfg.get("certify"),
+                              {k: getattr(args, k, None) for k in defaults})
+    check(settings)
+    if "test_dataloader" not in cfg:
+        raise ValueError("the config has no `test_dataloader` to take frames from")
+    if args.launcher != "none":
+        init_dist(args.launcher)
+    rank, world_size = get_dist_info()
+    seed = [settings["seed"] if settings["seed"] is not None else new_run_seed()]
+    if world_size > 1:
+        broadcast_object_list(seed)  # every rank draws its frames' noise from one run seed
+    loaded = load_model(cfg, args.checkpoint, framework, device=args.device,
+                        unsafe_load=args.unsafe_load)
+    dataset = build_test_dataset(cfg)
+    work_dir = args.work_dir or os.path.join(
+        "work_dirs", os.path.splitext(os.path.basename(args.config))[0])
+    run = RunDir(work_dir) if rank == 0 else None
+    return Session(settings, seed[0], rank, world_size, loaded, dataset, run)
+
+
+def certify_frames(session: Session, certify_one: Callable) -> list | None:
+    """Call ``certify_one(packed, index, image_id, generator)`` on this rank's shard of the
+    test set (each frame exactly once over all ranks), with a progress bar; returns every
+    rank's results, ordered by frame, on rank 0 and None elsewhere."""
+    from mmengine.dist import collect_results
+    from mmengine.utils import ProgressBar
+
+    from adcert.models.data import load_frame
+    from adcert.noise import image_generator
+    from adcert.pipeline.run import shard
+
+    max_images = session.settings.get("max_images")
+    indices = shard(len(session.dataset), session.rank, session.world_size, max_images)
+    bar = ProgressBar(len(indices)) if session.rank == 0 else None
+    results = []
+    for index in indices:
+        packed = load_frame(session.dataset, index)
+        sample = packed["data_samples"]
+        image_id = os.path.basename(sample.img_path) if "img_path" in sample else str(index)
+        generator = image_generator(session.seed, image_id, session.loaded.device)
+        results.append((index, certify_one(packed, index, image_id, generator)))
+        if bar:
+            bar.update()
+    total = len(shard(len(session.dataset), 0, 1, max_images))
+    gathered = collect_results(results, total)
+    if session.rank != 0:
+        return None
+    return [result for _, result in sorted(gathered, key=lambda item: item[0])]
+
+
+def model_record(session: Session) -> dict:
+    loaded = session.loaded
+    return {"config": loaded.config_path, "checkpoint": loaded.checkpoint_path,
+            "checkpoint_sha256": loaded.checkpoint_sha256}
