@@ -1,0 +1,91 @@
+import copy
+import json
+import os
+
+import pytest
+import torch
+
+pytest.importorskip("mmdet")
+
+from adcert.cli.certify_det import cli  # noqa: E402
+from adcert.datasets import write_split  # noqa: E402
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "demo",
+                      "rtmdet_tiny_demo.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Two generated 64×128 frames and a randomly initialised demo detector."""
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.registry import MODELS
+
+    root = tmp_path_factory.mktemp("det")
+    write_split(str(root / "data"), "val", [21, 22], height=64, width=128)
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(Config.fromfile(CONFIG).model))
+    checkpoint = root / "random.pth"
+    torch.save({"state_dict": model.state_dict()}, checkpoint)
+    options = [f"test_dataloader.dataset.data_root={root / 'data'}",
+               "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
+    return root, str(checkpoint), options
+
+
+def run(tiny_run, *extra):
+    root, checkpoint, options = tiny_run
+    return cli([CONFIG, checkpoint, "--work-dir", str(root / "out"), "--n", "6", "--seed", "2",
+                "--score-thr", "0.0", *extra, "--cfg-options", *options])
+
+
+def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
+    assert run(tiny_run, "--eps", "0.1", "--bin", "location+label") == 0
+    results = capsys.readouterr().out.split("results: ")[1].split()[0]
+    records = [json.loads(line) for line in open(results)]
+    assert len(records) == 2
+    keys = {"image_id", "img_path", "method", "sigma", "eps", "n", "alpha", "correction",
+            "bin", "sort", "seed", "model", "boxes", "time_s"}
+    for r in records:
+        assert keys <= r.keys()
+        assert r["eps"] == 0.1 and r["n"] == 6 and r["bin"] == "location+label"
+        assert r["seed"] == 2 and len(r["model"]["checkpoint_sha256"]) == 64
+        for box in r["boxes"]:
+            assert {"bbox", "lower", "upper", "label", "label_certified", "may_vanish",
+                    "score"} <= box.keys()
+    summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
+    assert {"clean_ap50", "smoothed_ap50", "certified_ap50"} <= summary.keys()
+    assert summary["settings"]["eps"] == 0.1 and summary["guarantee"] == "per_box"
+
+
+@pytest.mark.parametrize("eps", ["0", "-0.2"])
+def test_non_positive_eps_exits_2(tiny_run, capsys, eps):
+    assert run(tiny_run, "--eps", eps) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: eps must be positive") and "\n" not in err
+
+
+def test_missing_checkpoint_and_config_without_test_dataloader(tiny_run, tmp_path, capsys):
+    _, _, options = tiny_run
+    assert cli([CONFIG, str(tmp_path / "none.pth"), "--work-dir", str(tmp_path),
+                "--cfg-options", *options]) == 2
+    assert "checkpoint file not found" in capsys.readouterr().err
+    bare = tmp_path / "bare.py"
+    bare.write_text("model = dict(type='RTMDet')\n")
+    assert cli([str(bare), str(tmp_path / "none.pth")]) == 2
+    assert "test_dataloader" in capsys.readouterr().err
+
+
+def test_unreadable_frame_exits_2_without_results(tiny_run, tmp_path, capsys):
+    _, checkpoint, _ = tiny_run
+    broken = tmp_path / "data"
+    write_split(str(broken), "val", [23], height=64, width=128)
+    (image,) = list((broken / "leftImg8bit" / "val").rglob("*.png"))
+    image.write_bytes(b"not a png")
+    code = cli([CONFIG, checkpoint, "--work-dir", str(tmp_path / "out"), "--n", "4",
+                "--cfg-options", f"test_dataloader.dataset.data_root={broken}",
+                "test_dataloader.dataset.pipeline.1.scale=(128,64)"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot load frame") and "\n" not in err
+    assert not list((tmp_path / "out").rglob("results.jsonl"))
