@@ -1,36 +1,22 @@
-import copy
 import json
 import os
 
 import pytest
-import torch
 
 pytest.importorskip("mmdet")
 
 from adcert.cli.certify_det import cli  # noqa: E402
 from adcert.datasets import write_split  # noqa: E402
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "demo",
-                      "rtmdet_tiny_demo.py")
+from ..helpers import REPO, tiny_demo_run  # noqa: E402
+
+CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_tiny_demo.py")
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Two generated 64×128 frames and a randomly initialised demo detector."""
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.registry import MODELS
-
-    root = tmp_path_factory.mktemp("det")
-    write_split(str(root / "data"), "val", [21, 22], height=64, width=128)
-    register_all_modules()
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(Config.fromfile(CONFIG).model))
-    checkpoint = root / "random.pth"
-    torch.save({"state_dict": model.state_dict()}, checkpoint)
-    options = [f"test_dataloader.dataset.data_root={root / 'data'}",
-               "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
-    return root, str(checkpoint), options
+    """Two generated 64×128 frames and a randomly initialised demo model."""
+    return tiny_demo_run(tmp_path_factory.mktemp("mmdet"), CONFIG, "mmdet", [21, 22])
 
 
 def run(tiny_run, *extra):

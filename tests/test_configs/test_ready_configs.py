@@ -2,37 +2,21 @@
 laid out as the real one (COCO, Cityscapes), since the real sets cannot be downloaded here.
 Weights are random: these tests check the plumbing, not the numbers."""
 
-import copy
 import json
 import os
 import shutil
 
 import pytest
-import torch
 
 pytest.importorskip("mmdet")
 pytest.importorskip("mmseg")
 
 from adcert.datasets import write_split  # noqa: E402
 
+from ..helpers import random_checkpoint  # noqa: E402
+
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 SMALL = "test_dataloader.dataset.pipeline.1.scale=(128,64)"
-
-
-def random_checkpoint(config: str, framework: str, path) -> str:
-    from mmengine.config import Config
-    from mmengine.registry import MODELS
-
-    if framework == "mmdet":
-        from mmdet.utils import register_all_modules
-    else:
-        from mmseg.utils import register_all_modules
-    register_all_modules()
-    cfg = Config.fromfile(config)
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    torch.save({"state_dict": model.state_dict()}, path)
-    return str(path)
 
 
 def fake_cityscapes(root, coco_classes, rename):

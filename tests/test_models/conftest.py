@@ -1,15 +1,15 @@
 """Tiny randomly initialised OpenMMLab models of each family, saved as checkpoints."""
 
-import copy
 import os
 
 import pytest
-import torch
 
 pytest.importorskip("mmdet")
 pytest.importorskip("mmseg")
 
 from mmengine.config import Config  # noqa: E402
+
+from ..helpers import random_checkpoint  # noqa: E402
 
 
 def framework_config(framework: str, relative: str, **overrides) -> Config:
@@ -33,26 +33,11 @@ DETECTORS = {
 }
 
 
-def save_random_checkpoint(cfg: Config, framework: str, path) -> str:
-    if framework == "mmdet":
-        from mmdet.utils import register_all_modules
-    else:
-        from mmseg.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
-    from mmengine.registry import MODELS
-
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": ["a"]}}},
-               str(path))
-    return str(path)
-
-
 @pytest.fixture(scope="session")
 def detector_checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("detectors")
     out = {}
     for name, (relative, overrides) in DETECTORS.items():
         cfg = framework_config("mmdet", relative, **overrides)
-        out[name] = (cfg, save_random_checkpoint(cfg, "mmdet", root / f"{name}.pth"))
+        out[name] = (cfg, random_checkpoint(cfg, "mmdet", root / f"{name}.pth"))
     return out

@@ -11,7 +11,8 @@ from adcert.models.forward import (
 from adcert.models.loading import load_model
 from adcert.noise import GaussianNoise, image_generator
 
-from .conftest import DETECTORS, framework_config, save_random_checkpoint
+from ..helpers import random_checkpoint
+from .conftest import DETECTORS, framework_config
 
 
 def packed_detection_frame():
@@ -65,7 +66,7 @@ def test_segmenter_predicts_label_maps_at_original_resolution(mode, tmp_path):
         "model.backbone.init_cfg": None, "model.pretrained": None,
         "model.test_cfg": dict(mode=mode, crop_size=(32, 32), stride=(24, 24)),
         "model.auxiliary_head": None})
-    checkpoint = save_random_checkpoint(cfg, "mmseg", tmp_path / "fcn.pth")
+    checkpoint = random_checkpoint(cfg, "mmseg", tmp_path / "fcn.pth")
     model = load_model(cfg, checkpoint, "mmseg", device="cpu").model
     inputs = torch.randint(0, 255, (3, 48, 64), dtype=torch.uint8)
     sample = SegDataSample(metainfo=dict(img_shape=(48, 64), ori_shape=(96, 128)))
