@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-
-import numpy as np
 
 from adcert.cli.common import (
     base_parser,
     certify_frames,
+    finish_run,
     model_record,
     run_main,
     start_session,
@@ -72,28 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     results = certify_frames(session, certify_one)
     if results is None:  # not rank 0
         return 0
-    run = session.run
     records = [record for record, _ in results]
-    run.write_results(records)
-    if args.out:
-        shutil.copyfile(run.results_path, args.out)
-    summary = {"settings": {**s, "seed": session.seed}, "frames": len(records),
-               "classes": classes, "model": model_record(session),
-               "guarantee": records[0]["guarantee"] if records else None,
-               "seconds_per_frame": float(np.mean([r["time_s"] for r in records]))
-               if records else None}
     matches = [m for _, m in results if m is not None]
+    summary = {"guarantee": records[0]["guarantee"] if records else None}
     if matches:
         summary.update(CertifiedDetMetric(classes).compute_metrics(matches))
-    path = run.write_summary(summary)
-    print(f"\ncertified {len(records)} frames (median-smoothed detector, σ={s['sigma']}, "
-          f"ε={s['eps']}, n={s['n']}, α={s['alpha']}, correction {s['correction']}):")
-    for key in ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
-                "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"):
-        if summary.get(key) is not None:
-            print(f"  {key:22s} {summary[key]:.4f}")
-    print(f"results: {run.results_path}\nsummary: {path}")
-    return 0
+    title = (f"median-smoothed detector, σ={s['sigma']}, ε={s['eps']}, n={s['n']}, "
+             f"α={s['alpha']}, correction {s['correction']}")
+    return finish_run(session, records, summary, args.out, title,
+                      ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
+                       "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import cv2
@@ -12,6 +11,7 @@ import numpy as np
 from adcert.cli.common import (
     base_parser,
     certify_frames,
+    finish_run,
     model_record,
     run_main,
     start_session,
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     results = certify_frames(session, certify_one)
     if results is None:  # not rank 0
         return 0
-    run = session.run
-    mask_dir = run.subdir("masks")
+    mask_dir = session.run.subdir("masks")
     records = []
     for record, labels, _ in results:
         stem = os.path.splitext(record["image_id"])[0]
@@ -80,25 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         if not cv2.imwrite(record["mask_path"], labels):
             raise OSError(f"could not write {record['mask_path']}")
         records.append(record)
-    run.write_results(records)
-    if args.out:
-        shutil.copyfile(run.results_path, args.out)
-    summary = {"settings": {**s, "seed": session.seed}, "frames": len(records),
-               "classes": classes, "model": model_record(session),
-               "seconds_per_frame": float(np.mean([r["time_s"] for r in records]))
-               if records else None}
     scores = [scores for _, _, scores in results if scores is not None]
-    if scores:
-        summary.update(metric.compute_metrics(scores))
-    path = run.write_summary(summary)
-    print(f"\ncertified {len(records)} frames (smoothed segmenter, σ={s['sigma']}, "
-          f"τ={s['tau']}, n={s['n']}, α={s['alpha']}, {s['correction']}):")
-    for key in ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
-                "abstain_rate", "seconds_per_frame"):
-        if summary.get(key) is not None:
-            print(f"  {key:18s} {summary[key]:.4f}")
-    print(f"results: {run.results_path}\nsummary: {path}")
-    return 0
+    summary = metric.compute_metrics(scores) if scores else {}
+    title = (f"smoothed segmenter, σ={s['sigma']}, τ={s['tau']}, n={s['n']}, α={s['alpha']}, "
+             f"{s['correction']}")
+    return finish_run(session, records, summary, args.out, title,
+                      ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
+                       "abstain_rate", "seconds_per_frame"))
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -133,3 +133,27 @@ def model_record(session: Session) -> dict:
     loaded = session.loaded
     return {"config": loaded.config_path, "checkpoint": loaded.checkpoint_path,
             "checkpoint_sha256": loaded.checkpoint_sha256}
+
+
+def finish_run(session: Session, records: list[dict], summary: dict, out: str | None,
+               title: str, keys: tuple[str, ...]) -> int:
+    """Rank 0's last step: results.jsonl (then the ``--out`` copy), summary.json last, and
+    the headline figures on stdout."""
+    import shutil
+
+    run = session.run
+    run.write_results(records)
+    if out:
+        shutil.copyfile(run.results_path, out)
+    times = [r["time_s"] for r in records]
+    summary = {"settings": {**session.settings, "seed": session.seed}, "frames": len(records),
+               "classes": session.classes, "model": model_record(session),
+               "seconds_per_frame": sum(times) / len(times) if times else None, **summary}
+    path = run.write_summary(summary)
+    print(f"\ncertified {len(records)} frames ({title}):")
+    width = max(len(key) for key in keys)
+    for key in keys:
+        if summary.get(key) is not None:
+            print(f"  {key:{width}s} {summary[key]:.4f}")
+    print(f"results: {run.results_path}\nsummary: {path}")
+    return 0
