@@ -7,6 +7,7 @@ import time
 from adcert.cli.common import (
     base_parser,
     certify_frames,
+    check_common_settings,
     finish_run,
     model_record,
     run_main,
@@ -33,12 +34,9 @@ def parse_args(argv: list[str] | None):
 def check_settings(s: dict) -> None:
     if not s["eps"] > 0:
         raise ValueError(f"eps must be positive, got {s['eps']}")
-    if not s["sigma"] > 0:
-        raise ValueError(f"sigma must be positive, got {s['sigma']}")
-    if not 0.0 < s["alpha"] < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1), got {s['alpha']}")
-    if s["n"] < 1 or s["batch_size"] < 1:
-        raise ValueError(f"n and batch_size must be positive, got {s['n']}, {s['batch_size']}")
+    if s["n"] < 1:
+        raise ValueError(f"n must be a positive sample count, got {s['n']}")
+    check_common_settings(s)
 
 
 def main(argv: list[str] | None = None) -> int:

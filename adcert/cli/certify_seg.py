@@ -11,11 +11,13 @@ import numpy as np
 from adcert.cli.common import (
     base_parser,
     certify_frames,
+    check_common_settings,
     finish_run,
     model_record,
     run_main,
     start_session,
 )
+from adcert.stats._checks import check_sample_sizes, check_tau
 
 DEFAULTS = dict(sigma=0.25, tau=0.75, n0=100, n=1000, alpha=1e-4, correction="holm",
                 batch_size=8, max_images=None, seed=None)
@@ -29,16 +31,9 @@ def parse_args(argv: list[str] | None):
 
 
 def check_settings(s: dict) -> None:
-    if not 0.5 < s["tau"] < 1.0:
-        raise ValueError(f"tau must lie in (0.5, 1), got {s['tau']}")
-    if not 0.0 < s["alpha"] < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1), got {s['alpha']}")
-    if not s["sigma"] > 0:
-        raise ValueError(f"sigma must be positive, got {s['sigma']}")
-    if s["n0"] < 1 or s["n"] < 1 or s["n0"] > s["n"]:
-        raise ValueError(f"need 1 ≤ n0 ≤ n, got n0={s['n0']}, n={s['n']}")
-    if s["batch_size"] < 1:
-        raise ValueError(f"batch_size must be positive, got {s['batch_size']}")
+    check_tau(s["tau"])
+    check_sample_sizes(s["n0"], s["n"])
+    check_common_settings(s)
 
 
 def main(argv: list[str] | None = None) -> int:

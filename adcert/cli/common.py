@@ -37,6 +37,16 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def check_common_settings(settings: dict) -> None:
+    """σ, α and batch size, with the statistics core's own checks and messages."""
+    from adcert.stats._checks import check_alpha, check_sigma
+
+    check_sigma(settings["sigma"])
+    check_alpha(settings["alpha"])
+    if settings["batch_size"] < 1:
+        raise ValueError(f"batch_size must be positive, got {settings['batch_size']}")
+
+
 def run_main(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """Run ``main``; bad input becomes one line on stderr and exit status 2."""
     try:

@@ -19,6 +19,13 @@ def check_sigma(sigma: float, name: str = "sigma") -> float:
     return sigma
 
 
+def check_tau(tau: float) -> float:
+    tau = float(tau)
+    if not 0.5 < tau < 1.0:
+        raise ValueError(f"tau must lie in (0.5, 1), got {tau}")
+    return tau
+
+
 def check_probability(p: np.ndarray | float, name: str) -> np.ndarray:
     p = np.asarray(p, dtype=float)
     if np.any(~((p >= 0.0) & (p <= 1.0))):

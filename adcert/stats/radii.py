@@ -6,7 +6,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import norm, rayleigh
 
-from adcert.stats._checks import check_probability, check_sigma
+from adcert.stats._checks import check_probability, check_sigma, check_tau
 
 
 def _scalar_or_array(x: np.ndarray) -> np.ndarray | float:
@@ -51,9 +51,7 @@ def lp_radius(p_a_lower, p_b_upper, sigma: float, p: float, dim: int) -> np.ndar
 def segmentation_radius(sigma: float, tau: float) -> float:
     """ℓ2 radius σ Φ⁻¹(τ) within which a certified pixel keeps its class (§4)."""
     sigma = check_sigma(sigma)
-    tau = float(tau)
-    if not 0.5 < tau < 1.0:
-        raise ValueError(f"tau must lie in (0.5, 1), got {tau}")
+    tau = check_tau(tau)
     return float(sigma * norm.ppf(tau))
 
 
