@@ -19,9 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.stats import norm
 
-from adcert.stats import order_statistic_indices
+from adcert.stats import attack_range, order_statistic_indices, percentile_levels
 from adcert.stats._checks import check_alpha, check_sigma
 
 BIN_MODES = ("none", "label", "location", "location+label")
@@ -215,7 +214,7 @@ class DetectionCertificate:
     """Outcome of :func:`certify_boxes` for one frame; ``boxes`` may be empty."""
 
     boxes: tuple[BoxCertificate, ...]
-    eps: float  # ℓ2 radius, model-input space
+    eps: float  # ℓ2 radius in model-input space, or the parameter range's size (§5)
     sigma: float
     n: int
     alpha: float
@@ -223,12 +222,14 @@ class DetectionCertificate:
     correction: str  # "box", "image" or "none"
     bin: str | None  # None when certify_boxes was handed bare arrays without the names
     sort: str | None
+    transform: str = "gaussian"
 
     def to_record(self) -> dict:
         return {
             "method": "median_smoothing_sort_and_bin",
             "guarantee": GUARANTEES[self.correction],
             **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "boxes"},
+            "certified_range": attack_range(self.transform, self.eps).to_record(),
             "boxes": [box.to_record() for box in self.boxes],
         }
 
@@ -251,6 +252,7 @@ def certify_boxes(
     correction: str = "box",
     bin: str | None = None,
     sort: str | None = None,
+    transform: str = "gaussian",
 ) -> DetectionCertificate:
     """Median-smoothed boxes with percentile bounds (§2, §3, Chiang et al. 2020).
 
@@ -270,6 +272,11 @@ def certify_boxes(
     - "image": α' = α/(10·B), B the frame's slots (those without a box included),
       jointly for every box of the frame;
     - "none": α' = α, each bound on its own, as in Chiang et al.'s code.
+
+    With a camera-effect ``transform`` (samples drawn with one brightness, contrast or
+    gamma parameter per copy, σ its smoothing σ), the same holds for every parameter in
+    ``attack_range(transform, eps)`` in place of the ℓ2 ball, with the levels of
+    :func:`adcert.stats.percentile_levels`.
     """
     if isinstance(binned, BoxSampleCollector):
         if int(n) != binned.n:
@@ -293,7 +300,7 @@ def certify_boxes(
     slots = sum(values.shape[1] for values in arrays.values())
     tests = {"box": BOUNDS_PER_BOX, "image": BOUNDS_PER_BOX * max(slots, 1), "none": 1}
     alpha_per_bound = alpha / tests[correction]
-    p_l, p_u = norm.cdf(-eps / sigma), norm.cdf(eps / sigma)
+    p_l, p_u = percentile_levels(transform, sigma, eps)
     k_l, k_u = order_statistic_indices(n, p_l, p_u, alpha_per_bound)
     boxes = []
     for key, values in arrays.items():
@@ -313,7 +320,7 @@ def certify_boxes(
                 )
             )
     return DetectionCertificate(
-        tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort
+        tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort, transform
     )
 
 

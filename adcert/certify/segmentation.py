@@ -17,6 +17,7 @@ import numpy as np
 
 from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
 from adcert.stats._checks import check_alpha, check_sigma
+from adcert.stats.parameter_ranges import ParameterRange, certified_range, check_transform
 
 # Label of a pixel that abstains: the ignore index of mmseg / Cityscapes, so certified
 # maps can be scored with the usual tools and abstentions drop out of accuracy.
@@ -128,11 +129,13 @@ class SegmentationCertificate:
     With probability ≥ 1 − alpha over the sampling, every non-abstaining pixel of
     ``labels`` equals the smoothed segmenter's class at that pixel under every
     perturbation of the whole image tensor with ‖δ‖₂ ≤ ``radius`` = σ Φ⁻¹(τ), in
-    model-input space (RGB in [0, 1]).
+    model-input space (RGB in [0, 1]) — or, for a camera-effect ``transform``, under
+    every parameter in ``certified_range`` (``radius`` then is σ Φ⁻¹(τ) in parameter
+    units for brightness and contrast, None for gamma).
     """
 
     labels: np.ndarray  # (H, W) uint8, ABSTAIN_PIXEL where not certified
-    radius: float  # ℓ2, model-input space, the same for every certified pixel
+    radius: float | None  # the same for every certified pixel
     sigma: float
     tau: float
     n: int  # estimation samples
@@ -140,6 +143,11 @@ class SegmentationCertificate:
     correction: str  # "holm" or "bonferroni"
     pvalues: np.ndarray | None = None  # (H, W) float64, P(Bin(n, τ) ≥ k_i)
     n0: int | None = None  # selection samples, recorded when the caller passes it
+    transform: str = "gaussian"
+
+    @property
+    def certified_range(self) -> ParameterRange:
+        return certified_range(self.transform, self.sigma, self.tau)
 
     @property
     def abstain_mask(self) -> np.ndarray:
@@ -163,6 +171,8 @@ class SegmentationCertificate:
             "height": int(self.labels.shape[0]),
             "width": int(self.labels.shape[1]),
             "abstain_rate": self.abstain_rate,
+            "transform": self.transform,
+            "certified_range": self.certified_range.to_record(),
         }
 
 
@@ -212,6 +222,7 @@ def certify_segmentation(
     return_pvalues: bool = False,
     *,
     n0: int | None = None,
+    transform: str = "gaussian",
 ) -> SegmentationCertificate:
     """SegCertify's τ-test: certify each pixel's class ĉ_i or abstain.
 
@@ -225,6 +236,11 @@ def certify_segmentation(
     Each pixel's p-value for H0: P(f_i = ĉ_i) ≤ τ is P(Bin(n, τ) ≥ k_i); ``correction``
     ("holm" or "bonferroni") rejects over all H·W pixels at family-wise level ``alpha``.
     Rejected pixels keep ĉ_i, the others get ``ABSTAIN_PIXEL``. ``n0`` is only recorded.
+
+    With a camera-effect ``transform`` (samples drawn with one brightness, contrast or
+    gamma parameter per copy, σ its smoothing σ), the same test certifies each pixel for
+    every parameter in ``certified_range(transform, σ, τ)``, since P ≥ τ for ĉ leaves
+    ≤ 1 − τ to every other class.
     """
     sigma = check_sigma(sigma)
     tau = _check_tau(tau)
@@ -242,7 +258,7 @@ def certify_segmentation(
         pvalues.flags.writeable = False
     return SegmentationCertificate(
         labels=labels,
-        radius=segmentation_radius(sigma, tau),
+        radius=None if transform == "gamma" else segmentation_radius(sigma, tau),
         sigma=sigma,
         tau=tau,
         n=n,
@@ -250,4 +266,5 @@ def certify_segmentation(
         correction=correction,
         pvalues=pvalues if return_pvalues else None,
         n0=None if n0 is None else int(n0),
+        transform=check_transform(transform),
     )

@@ -14,14 +14,16 @@ from adcert.cli.common import (
     start_session,
 )
 
-DEFAULTS = dict(sigma=0.25, eps=0.36, n=2000, alpha=1e-3, bin="label", sort="center",
-                max_per_bin=100, score_thr=0.05, correction="box", batch_size=8,
-                max_images=None, seed=None)
+DEFAULTS = dict(transform="gaussian", sigma=0.25, eps=0.36, n=2000, alpha=1e-3, bin="label",
+                sort="center", max_per_bin=100, score_thr=0.05, correction="box",
+                batch_size=8, max_images=None, seed=None)
 
 
 def parse_args(argv: list[str] | None):
     parser = base_parser(__doc__)
-    parser.add_argument("--eps", type=float, help="ℓ2 attack radius ε on the [0, 1] scale")
+    parser.add_argument("--eps", type=float,
+                        help="attack size: ℓ2 radius on the [0, 1] scale; with a camera "
+                             "effect, brightness |b| ≤ ε, contrast or gamma in [e^-ε, e^ε]")
     parser.add_argument("--bin", choices=["none", "label", "location", "location+label"])
     parser.add_argument("--sort", choices=["center", "score"])
     parser.add_argument("--max-per-bin", type=int, help="boxes kept per bin and sample")
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         cert, clean = certify_frame(
             session.loaded.model, packed, s["sigma"], s["eps"], s["n"], s["alpha"], s["bin"],
             s["sort"], s["max_per_bin"], s["score_thr"], s["correction"], s["batch_size"],
-            generator, args.amp)
+            generator, args.amp, s["transform"])
         sample = packed["data_samples"]
         record = {"image_id": image_id, "img_path": sample.get("img_path"), "index": index,
                   **cert.to_record(), "seed": session.seed, "model": model_record(session),
@@ -73,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"guarantee": records[0]["guarantee"] if records else None}
     if matches:
         summary.update(CertifiedDetMetric(classes).compute_metrics(matches))
-    title = (f"median-smoothed detector, σ={s['sigma']}, ε={s['eps']}, n={s['n']}, "
-             f"α={s['alpha']}, correction {s['correction']}")
+    title = (f"median-smoothed detector, {s['transform']} σ={s['sigma']}, ε={s['eps']}, "
+             f"n={s['n']}, α={s['alpha']}, correction {s['correction']}")
     return finish_run(session, records, summary, args.out, title,
                       ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
                        "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))

@@ -19,8 +19,8 @@ from adcert.cli.common import (
 )
 from adcert.stats._checks import check_sample_sizes, check_tau
 
-DEFAULTS = dict(sigma=0.25, tau=0.75, n0=100, n=1000, alpha=1e-4, correction="holm",
-                batch_size=8, max_images=None, seed=None)
+DEFAULTS = dict(transform="gaussian", sigma=0.25, tau=0.75, n0=100, n=1000, alpha=1e-4,
+                correction="holm", batch_size=8, max_images=None, seed=None)
 
 
 def parse_args(argv: list[str] | None):
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         cert, clean = certify_frame(
             session.loaded.model, packed, len(classes), s["sigma"], s["tau"], s["n0"], s["n"],
-            s["alpha"], s["correction"], s["batch_size"], generator, args.amp)
+            s["alpha"], s["correction"], s["batch_size"], generator, args.amp, s["transform"])
         record = {"image_id": image_id, "index": index, **cert.to_record(),
                   "seed": session.seed, "model": model_record(session),
                   "time_s": round(time.perf_counter() - start, 3)}
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         records.append(record)
     scores = [scores for _, _, scores in results if scores is not None]
     summary = metric.compute_metrics(scores) if scores else {}
-    title = (f"smoothed segmenter, σ={s['sigma']}, τ={s['tau']}, n={s['n']}, α={s['alpha']}, "
-             f"{s['correction']}")
+    title = (f"smoothed segmenter, {s['transform']} σ={s['sigma']}, τ={s['tau']}, "
+             f"n={s['n']}, α={s['alpha']}, {s['correction']}")
     return finish_run(session, records, summary, args.out, title,
                       ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
                        "abstain_rate", "seconds_per_frame"))

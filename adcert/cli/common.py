@@ -22,7 +22,13 @@ def base_parser(description: str) -> argparse.ArgumentParser:
                         help="override config settings, key=value as in mmdet")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
-    parser.add_argument("--sigma", type=float, help="Gaussian noise σ on the [0, 1] scale")
+    parser.add_argument("--transform",
+                        choices=["gaussian", "brightness", "contrast", "gamma"],
+                        help="what is smoothed over: ℓ2 pixel noise (default) or a camera "
+                             "effect's parameter")
+    parser.add_argument("--sigma", type=float,
+                        help="σ of the smoothing: pixel noise on the [0, 1] scale, brightness "
+                             "offset, log-contrast, or the Rayleigh σ of gamma")
     parser.add_argument("--n0", type=int, help="selection samples per frame")
     parser.add_argument("--n", type=int, help="estimation samples per frame")
     parser.add_argument("--alpha", type=float, help="failure probability per frame")
@@ -40,8 +46,10 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 def check_common_settings(settings: dict) -> None:
     """σ, α and batch size, with the statistics core's own checks and messages."""
     from adcert.stats._checks import check_alpha, check_sigma
+    from adcert.stats.parameter_ranges import check_transform
 
     check_sigma(settings["sigma"])
+    check_transform(settings["transform"])
     check_alpha(settings["alpha"])
     if settings["batch_size"] < 1:
         raise ValueError(f"batch_size must be positive, got {settings['batch_size']}")
@@ -159,8 +167,13 @@ def finish_run(session: Session, records: list[dict], summary: dict, out: str | 
     summary = {"settings": {**session.settings, "seed": session.seed}, "frames": len(records),
                "classes": session.classes, "model": model_record(session),
                "seconds_per_frame": sum(times) / len(times) if times else None, **summary}
+    ranges = {r["certified_range"]["text"] for r in records if "certified_range" in r}
+    if len(ranges) == 1:
+        summary["certified_range"] = ranges.pop()
     path = run.write_summary(summary)
     print(f"\ncertified {len(records)} frames ({title}):")
+    if "certified_range" in summary:
+        print(f"  certified against: {summary['certified_range']}")
     width = max(len(key) for key in keys)
     for key in keys:
         if summary.get(key) is not None:

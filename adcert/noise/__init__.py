@@ -5,12 +5,16 @@
 
 from adcert.noise.seeding import image_generator, image_seed, new_run_seed
 
-__all__ = ["GaussianNoise", "image_generator", "image_seed", "new_run_seed", "perturbed_batches"]
+_LAZY = {"GaussianNoise": "gaussian", "perturbed_batches": "gaussian",
+         "Brightness": "photometric", "Contrast": "photometric", "Gamma": "photometric",
+         "make_perturbation": "photometric"}
+
+__all__ = ["image_generator", "image_seed", "new_run_seed", *_LAZY]
 
 
 def __getattr__(name: str):
-    if name in ("GaussianNoise", "perturbed_batches"):
-        from adcert.noise import gaussian
+    if name in _LAZY:
+        import importlib
 
-        return getattr(gaussian, name)
+        return getattr(importlib.import_module(f"adcert.noise.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'adcert.noise' has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -32,7 +32,7 @@ def perturbed_batches(
     x: torch.Tensor,
     num: int,
     batch_size: int,
-    perturbation: GaussianNoise,
+    perturbation: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
     generator: torch.Generator,
 ) -> Iterator[torch.Tensor]:
     """Yield ``num`` perturbed copies of one input ``x`` in batches of ≤ ``batch_size``.

@@ -12,7 +12,7 @@ from adcert.certify.segmentation import (
     certify_segmentation,
 )
 from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
-from adcert.noise import GaussianNoise
+from adcert.noise import make_perturbation
 
 
 def certify_frame(
@@ -28,15 +28,17 @@ def certify_frame(
     batch_size: int,
     generator: torch.Generator,
     amp: bool = False,
+    transform: str = "gaussian",
 ) -> tuple[SegmentationCertificate, np.ndarray]:
     """Certified label map of the smoothed segmenter and the base model's clean map.
 
     n0 selection copies pick ĉ per pixel, n fresh copies count it; label maps are
     streamed into counters, never all held. Guarantee as :func:`certify_segmentation`:
     with probability ≥ 1 − alpha every certified pixel keeps its class for all
-    ‖δ‖₂ ≤ σΦ⁻¹(τ) over the resized frame in [0, 1] units.
+    ‖δ‖₂ ≤ σΦ⁻¹(τ) over the resized frame in [0, 1] units — or, for a camera-effect
+    ``transform``, for every parameter in the certificate's ``certified_range``.
     """
-    noise = GaussianNoise(sigma)
+    noise = make_perturbation(transform, sigma)
     clean = label_map(clean_predictions(model, packed, amp)[0])
     selection = ClassCounter(num_classes, clean.shape)
     for batch in perturbed_predictions(model, packed, noise, n0, batch_size, generator, amp):
@@ -44,5 +46,6 @@ def certify_frame(
     hits = HitCounter(selection.top_class())
     for batch in perturbed_predictions(model, packed, noise, n, batch_size, generator, amp):
         hits.update(np.stack([label_map(r) for r in batch]))
-    cert = certify_segmentation(hits.target, hits.hits, n, sigma, tau, alpha, correction, n0=n0)
+    cert = certify_segmentation(hits.target, hits.hits, n, sigma, tau, alpha, correction,
+                                n0=n0, transform=transform)
     return cert, clean

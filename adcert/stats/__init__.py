@@ -8,9 +8,19 @@ from adcert.stats.binomial import (
 )
 from adcert.stats.multiple_testing import bonferroni, holm
 from adcert.stats.order_statistics import order_statistic_indices
+from adcert.stats.parameter_ranges import (
+    ParameterRange,
+    attack_range,
+    certified_range,
+    percentile_levels,
+)
 from adcert.stats.radii import cohen_radius, gamma_interval, lp_radius, segmentation_radius
 
 __all__ = [
+    "ParameterRange",
+    "attack_range",
+    "certified_range",
+    "percentile_levels",
     "binom_pvalue_greater",
     "bonferroni",
     "clopper_pearson",

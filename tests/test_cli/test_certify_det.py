@@ -75,3 +75,19 @@ def test_unreadable_frame_exits_2_without_results(tiny_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot load frame") and "\n" not in err
     assert not list((tmp_path / "out").rglob("results.jsonl"))
+
+
+def test_brightness_smoothing_records_the_attack_range(tiny_run, capsys):
+    assert run(tiny_run, "--transform", "brightness", "--sigma", "0.2", "--eps", "0.05",
+               "--max-images", "1") == 0
+    out = capsys.readouterr().out
+    record = json.loads(open(out.split("results: ")[1].split()[0]).readline())
+    assert record["transform"] == "brightness" and record["sigma"] == 0.2
+    assert record["certified_range"]["text"] == "brightness ±0.05 on the [0,1] scale"
+    assert "brightness ±0.05" in out
+
+
+def test_unknown_transform_exits_2(tiny_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(tiny_run, "--transform", "fog")
+    assert exit_info.value.code == 2

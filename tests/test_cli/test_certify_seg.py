@@ -89,3 +89,13 @@ def test_unreadable_frame_exits_2(tiny_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
     assert not list((tmp_path / "out").rglob("results.jsonl"))
+
+
+def test_gamma_smoothing_records_the_certified_gamma_range(tiny_run, capsys):
+    assert run(tiny_run, "--transform", "gamma", "--sigma", "0.85", "--max-images", "1") == 0
+    out = capsys.readouterr().out
+    record = json.loads(open(out.split("results: ")[1].split()[0]).readline())
+    assert record["transform"] == "gamma" and record["radius"] is None
+    # τ = 0.6: gamma_interval(0.6, 0.4) ≈ (0.8585, 1.1498), rounded inwards in the text.
+    assert record["certified_range"]["text"] == "gamma in (0.859, 1.149)"
+    assert "gamma in (0.859, 1.149)" in out

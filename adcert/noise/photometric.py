@@ -1,0 +1,83 @@
+"""Camera-effect perturbations of a whole frame in model-input space (RGB in [0, 1]).
+
+One parameter per noisy copy, drawn from the per-image generator, applied to every
+pixel (CERTIFICATION_MATH.md §5). No clipping to [0, 1] after a transform: clipping would
+break resolvability (φ(φ(x, a), b) = φ(x, a ∘ b)), on which the certified parameter
+ranges rest. The certificate is therefore about the unclipped transform — the one
+:meth:`apply` performs and a user should apply to test it; a camera that saturates
+(values clipped at 0 or 1) is outside it. Gamma maps [0, 1] into itself, so for frames
+loaded from images (values in [0, 1]) nothing is lost there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from adcert.noise.gaussian import GaussianNoise
+from adcert.stats._checks import check_sigma
+from adcert.stats.parameter_ranges import check_transform
+
+
+@dataclass(frozen=True)
+class _FrameTransform:
+    sigma: float
+
+    def __post_init__(self) -> None:
+        check_sigma(self.sigma)
+
+    def apply(self, x, theta: float):
+        raise NotImplementedError
+
+    def draw(self, generator: torch.Generator) -> float:
+        """One parameter θ ~ N(0, σ²) (the additive families)."""
+        return self.sigma * float(torch.randn((), generator=generator, device=generator.device))
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return self.apply(x, self.draw(generator))
+
+
+@dataclass(frozen=True)
+class Brightness(_FrameTransform):
+    """x ↦ x + b, b ~ N(0, σ²) on the [0, 1] scale."""
+
+    def apply(self, x, theta: float):
+        return x + theta
+
+
+@dataclass(frozen=True)
+class Contrast(_FrameTransform):
+    """x ↦ e^k · x, k ~ N(0, σ²): contrast factor e^k, additive in k."""
+
+    def apply(self, x, theta: float):
+        return x * math.exp(theta)
+
+
+@dataclass(frozen=True)
+class Gamma(_FrameTransform):
+    """x ↦ x^γ, γ ~ Rayleigh(σ) (median σ√(2 ln 2); σ ≈ 0.849 centres it on γ = 1).
+
+    Defined for x ≥ 0 (frames in [0, 1]); multiplicative in γ: (x^a)^b = x^{ab}.
+    """
+
+    def apply(self, x, theta: float):
+        if theta <= 0:
+            raise ValueError(f"gamma must be positive, got {theta}")
+        return x**theta
+
+    def draw(self, generator: torch.Generator) -> float:
+        # Inverse CDF of Rayleigh(σ); 1 − U lies in (0, 1], so the log is finite.
+        u = float(torch.rand((), generator=generator, device=generator.device))
+        return self.sigma * math.sqrt(-2.0 * math.log1p(-u)) or self.sigma * 1e-12
+
+
+_FAMILIES = {"gaussian": GaussianNoise, "brightness": Brightness, "contrast": Contrast,
+             "gamma": Gamma}
+
+
+def make_perturbation(transform: str, sigma: float):
+    """The perturbation a certify run samples: ``gaussian`` pixel noise (ℓ2 certificates)
+    or one of the camera effects (parameter-range certificates)."""
+    return _FAMILIES[check_transform(transform)](sigma)
