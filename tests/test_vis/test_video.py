@@ -1,0 +1,109 @@
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from adcert.vis import read_video_frames, stamp_status, write_video
+
+from .synthetic import digest, frame
+
+
+def grey_frames(count: int, height: int = 48, width: int = 64) -> list[np.ndarray]:
+    return [np.full((height, width, 3), 30 + 40 * i, np.uint8) for i in range(count)]
+
+
+def count_frames(path: str) -> tuple[int, int]:
+    """(frame count in the header, frames actually decoded)."""
+    capture = cv2.VideoCapture(path)
+    assert capture.isOpened()
+    header = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    decoded = 0
+    while capture.read()[0]:
+        decoded += 1
+    capture.release()
+    return header, decoded
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.avi"])
+def test_video_holds_every_frame_in_order(tmp_path, name):
+    path = str(tmp_path / name)
+    assert write_video(grey_frames(5), path, fps=5) == path
+    assert count_frames(path) == (5, 5)
+    means = [float(f.mean()) for f in read_video_frames(path)]
+    assert means == pytest.approx([30 + 40 * i for i in range(5)], abs=6)
+    assert sorted(os.listdir(tmp_path)) == [name]  # no temporary file left behind
+
+
+def test_frames_are_fitted_to_the_first_frames_size(tmp_path):
+    path = str(tmp_path / "mixed.mp4")
+    frames = [frame(48, 64), frame(96, 200), np.full((30, 30), 128, np.uint8),
+              frame(47, 63)]
+    write_video(iter(frames), path)  # any iterable, grey frames too
+    decoded = read_video_frames(path)
+    assert len(decoded) == 4
+    assert {f.shape for f in decoded} == {(48, 64, 3)}
+
+
+def test_odd_first_frame_is_padded_to_even_size(tmp_path):
+    path = str(tmp_path / "odd.mp4")
+    write_video(grey_frames(2, 47, 63), path)
+    assert read_video_frames(path)[0].shape == (48, 64, 3)
+
+
+def test_bad_extension_or_no_frames_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match=".mp4 or .avi"):
+        write_video(grey_frames(2), str(tmp_path / "out.gif"))
+    with pytest.raises(ValueError, match="no frames"):
+        write_video([], str(tmp_path / "out.mp4"))
+    with pytest.raises(ValueError, match="fps"):
+        write_video(grey_frames(2), str(tmp_path / "out.mp4"), fps=0)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failure_midway_leaves_no_video(tmp_path):
+    def frames():
+        yield from grey_frames(3)
+        raise RuntimeError("frame 4 could not be drawn")
+
+    with pytest.raises(RuntimeError):
+        write_video(frames(), str(tmp_path / "out.mp4"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_video_appears_only_when_complete(tmp_path):
+    path = tmp_path / "out.mp4"
+    seen_while_writing = []
+
+    def frames():
+        for image in grey_frames(3):
+            yield image
+            seen_while_writing.append(path.exists())
+
+    write_video(frames(), str(path))
+    assert seen_while_writing == [False, False, False] and path.exists()
+
+
+def test_reading_missing_or_broken_videos_fails(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_video_frames(str(tmp_path / "missing.mp4"))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(OSError):
+        read_video_frames(str(broken))
+
+
+def test_read_stops_at_max_frames(tmp_path):
+    path = str(tmp_path / "out.mp4")
+    write_video(grey_frames(5), path)
+    assert len(read_video_frames(path, max_frames=2)) == 2
+
+
+def test_status_badge_only_touches_the_top_left_corner():
+    image = frame(96, 160)
+    stamped = stamp_status(image, "certified objects: 2 of 3")
+    changed = np.any(stamped != image, axis=-1)
+    rows, cols = np.nonzero(changed)
+    assert changed.any() and rows.max() < 40 and cols.min() >= 4
+    assert digest(stamp_status(image, "certified objects: 2 of 3")) == digest(stamped)
+    assert digest(stamp_status(image, "certified objects: 3 of 3")) != digest(stamped)
