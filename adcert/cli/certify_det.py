@@ -11,6 +11,7 @@ from adcert.cli.common import (
     finish_run,
     model_record,
     run_main,
+    show_results,
     start_session,
 )
 
@@ -59,27 +60,29 @@ def main(argv: list[str] | None = None) -> int:
         record = {"image_id": image_id, "img_path": sample.get("img_path"), "index": index,
                   **cert.to_record(), "seed": session.seed, "model": model_record(session),
                   "time_s": round(time.perf_counter() - start, 3)}
-        if "gt_instances" not in sample:
-            return record, None
-        gt = sample.gt_instances
         kept = clean[clean[:, 4] >= s["score_thr"]]
+        if "gt_instances" not in sample:
+            return record, None, kept
+        gt = sample.gt_instances
         return record, frame_matches({"gt_boxes": gt.bboxes.numpy(),
                                       "gt_labels": gt.labels.numpy(), "clean": kept,
-                                      "smoothed": record["boxes"]})
+                                      "smoothed": record["boxes"]}), kept
 
     results = certify_frames(session, certify_one)
     if results is None:  # not rank 0
         return 0
-    records = [record for record, _ in results]
-    matches = [m for _, m in results if m is not None]
+    records = [record for record, _, _ in results]
+    matches = [m for _, m, _ in results if m is not None]
     summary = {"guarantee": records[0]["guarantee"] if records else None}
     if matches:
         summary.update(CertifiedDetMetric(classes).compute_metrics(matches))
     title = (f"median-smoothed detector, {s['transform']} σ={s['sigma']}, ε={s['eps']}, "
              f"n={s['n']}, α={s['alpha']}, correction {s['correction']}")
-    return finish_run(session, records, summary, args.out, title,
-                      ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
-                       "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))
+    status = finish_run(session, records, summary, args.out, title,
+                        ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
+                         "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))
+    show_results(args.show_dir, records, classes, [clean for _, _, clean in results])
+    return status
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from adcert.cli.common import (
     finish_run,
     model_record,
     run_main,
+    show_results,
     start_session,
 )
 from adcert.stats._checks import check_sample_sizes, check_tau
@@ -50,37 +51,42 @@ def main(argv: list[str] | None = None) -> int:
         cert, clean = certify_frame(
             session.loaded.model, packed, len(classes), s["sigma"], s["tau"], s["n0"], s["n"],
             s["alpha"], s["correction"], s["batch_size"], generator, args.amp, s["transform"])
-        record = {"image_id": image_id, "index": index, **cert.to_record(),
+        sample = packed["data_samples"]
+        record = {"image_id": image_id, "img_path": sample.get("img_path"), "index": index,
+                  **cert.to_record(),
                   "seed": session.seed, "model": model_record(session),
                   "time_s": round(time.perf_counter() - start, 3)}
-        sample = packed["data_samples"]
+        # Clean maps are kept (as uint8) only to be drawn: at 1024×2048 they add up.
+        shown = clean.astype(np.uint8) if args.show_dir else None
         if "gt_sem_seg" not in sample:
-            return record, cert.labels, None
+            return record, cert.labels, None, shown
         gt = sample.gt_sem_seg.data[0].numpy()
         valid = gt != 255
         record["certified_acc"] = float(np.mean((cert.labels == gt)[valid]))
         record["clean_acc"] = float(np.mean((clean == gt)[valid]))
         metric.process(None, [{"gt": gt, "certified": cert.labels, "clean": clean}])
-        return record, cert.labels, metric.results.pop()
+        return record, cert.labels, metric.results.pop(), shown
 
     results = certify_frames(session, certify_one)
     if results is None:  # not rank 0
         return 0
     mask_dir = session.run.subdir("masks")
     records = []
-    for record, labels, _ in results:
+    for record, labels, _, _ in results:
         stem = os.path.splitext(record["image_id"])[0]
         record["mask_path"] = os.path.join(mask_dir, f"{stem}_certified.png")
         if not cv2.imwrite(record["mask_path"], labels):
             raise OSError(f"could not write {record['mask_path']}")
         records.append(record)
-    scores = [scores for _, _, scores in results if scores is not None]
+    scores = [scores for _, _, scores, _ in results if scores is not None]
     summary = metric.compute_metrics(scores) if scores else {}
     title = (f"smoothed segmenter, {s['transform']} σ={s['sigma']}, τ={s['tau']}, "
              f"n={s['n']}, α={s['alpha']}, {s['correction']}")
-    return finish_run(session, records, summary, args.out, title,
-                      ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
-                       "abstain_rate", "seconds_per_frame"))
+    status = finish_run(session, records, summary, args.out, title,
+                        ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
+                         "abstain_rate", "seconds_per_frame"))
+    show_results(args.show_dir, records, classes, [clean for *_, clean in results])
+    return status
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -180,3 +180,15 @@ def finish_run(session: Session, records: list[dict], summary: dict, out: str | 
             print(f"  {key:{width}s} {summary[key]:.4f}")
     print(f"results: {run.results_path}\nsummary: {path}")
     return 0
+
+
+def show_results(show_dir: str | None, records: list[dict], classes: list[str],
+                 clean: list) -> None:
+    """``--show-dir``: the same drawings as ``tools/visualize.py --panel`` (certified
+    drawing per frame, and a panel beside the base model's clean prediction)."""
+    if not show_dir:
+        return
+    from adcert.cli.visualize import render_records
+
+    written = render_records(records, show_dir, classes, panel=True, clean=clean)
+    print(f"drawings: {len(written)} files in {show_dir}")

@@ -91,3 +91,11 @@ def test_unknown_transform_exits_2(tiny_run, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run(tiny_run, "--transform", "fog")
     assert exit_info.value.code == 2
+
+
+def test_show_dir_draws_each_frame_and_its_panel(tiny_run, tmp_path, capsys):
+    show = tmp_path / "show"
+    assert run(tiny_run, "--show-dir", str(show)) == 0
+    assert "drawings: 4 files" in capsys.readouterr().out
+    names = sorted(os.listdir(show))
+    assert len(names) == 4 and sum(name.endswith("_panel.png") for name in names) == 2

@@ -99,3 +99,11 @@ def test_gamma_smoothing_records_the_certified_gamma_range(tiny_run, capsys):
     # τ = 0.6: gamma_interval(0.6, 0.4) ≈ (0.8585, 1.1498), rounded inwards in the text.
     assert record["certified_range"]["text"] == "gamma in (0.859, 1.149)"
     assert "gamma in (0.859, 1.149)" in out
+
+
+def test_show_dir_draws_each_frame_and_its_panel(tiny_run, tmp_path, capsys):
+    show = tmp_path / "show"
+    assert run(tiny_run, "--show-dir", str(show)) == 0
+    assert "drawings: 4 files" in capsys.readouterr().out
+    names = sorted(os.listdir(show))
+    assert len(names) == 4 and sum(name.endswith("_panel.png") for name in names) == 2
