@@ -86,6 +86,20 @@ class Session:
         return list(classes)
 
 
+def _init_distributed(launcher: str, init_dist: Callable) -> None:
+    """mmengine's init_dist on GPUs (NCCL); CPU-only ranks started by torchrun talk over
+    gloo (mmengine's own path would select a CUDA device)."""
+    import torch
+
+    if torch.cuda.is_available():
+        init_dist(launcher)
+    elif launcher == "pytorch":
+        torch.distributed.init_process_group(backend="gloo")
+    else:
+        raise ValueError(f"--launcher {launcher} needs GPUs; on CPU use torchrun "
+                         "(tools/dist_certify.sh, --launcher pytorch)")
+
+
 def start_session(args, framework: str, defaults: dict, check: Callable[[dict], None]) -> Session:
     """Config + CLI → settings; distributed init; one run seed for all ranks; model, test
     set and (on rank 0) the timestamped output folder."""
@@ -103,7 +117,7 @@ def start_session(args, framework: str, defaults: dict, check: Callable[[dict], 
     if "test_dataloader" not in cfg:
         raise ValueError("the config has no `test_dataloader` to take frames from")
     if args.launcher != "none":
-        init_dist(args.launcher)
+        _init_distributed(args.launcher, init_dist)
     rank, world_size = get_dist_info()
     seed = [settings["seed"] if settings["seed"] is not None else new_run_seed()]
     if world_size > 1:
