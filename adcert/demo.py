@@ -1,140 +1,81 @@
-"""The embedded demo behind ``make demo``: certify a generated driving frame, offline.
+"""The embedded demo behind ``make demo``: generated driving scenes, the committed
+noise-trained demo models, certification, drawings and a video — offline, on a CPU.
 
-Until the noise-trained OpenMMLab demo models land, the segmenter is built in: linear
-discriminant analysis on box-filtered colours and row position per pixel, fitted on three
-other generated frames under the certification noise.
-It is certified with τ-abstain smoothing (CERTIFICATION_MATH.md §4): with probability
-≥ 1 − α every certified pixel keeps its class under any ℓ2 perturbation of the whole
-RGB frame (values in [0, 1]) of norm ≤ σΦ⁻¹(τ). Certificates are about the smoothed
-segmenter, not the built-in classifier's raw output.
+Steps (each one the tool a user would run by hand, so the demo shows the real commands):
+1. ``tools/make_demo_data.py``: the demo val split and a frame sequence (deterministic);
+2. ``tools/certify_det.py``: RTMDet-tiny, median smoothing, on the first val frames;
+3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
+4. ``tools/certify_seg.py`` on the sequence, then ``tools/visualize.py --video``.
+Certificates are about the smoothed models, never the base models' raw outputs.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 import time
+from dataclasses import dataclass
 
-import cv2
-import numpy as np
-import torch
-
-from adcert.certify.segmentation import (
-    ABSTAIN_PIXEL,
-    ClassCounter,
-    HitCounter,
-    certify_segmentation,
-)
-from adcert.datasets import generate_scene
-from adcert.noise import GaussianNoise, image_generator, new_run_seed, perturbed_batches
-
-NUM_CLASSES = 19  # Cityscapes trainIds
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DET_CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_tiny_demo.py")
+SEG_CONFIG = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
+CHECKPOINTS = os.path.join(REPO, "data", "demo", "checkpoints")
+DET_CHECKPOINT = os.path.join(CHECKPOINTS, "rtmdet_tiny_demo.pth")
+SEG_CHECKPOINT = os.path.join(CHECKPOINTS, "fpn_mnv2_demo.pth")
 
 
-class PixelLDASegmenter(torch.nn.Module):
-    """Per pixel: features = the RGB frame box-filtered over 9×9 and 25×25 windows plus the
-    row position; class = linear discriminant analysis over them (shared covariance).
-    Maps (B, 3, H, W) in [0, 1] to (B, H, W) class ids."""
-
-    windows = (9, 25)
-
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, class_ids: torch.Tensor):
-        super().__init__()
-        self.register_buffer("weight", weight)  # (K, F)
-        self.register_buffer("bias", bias)  # (K,)
-        self.register_buffer("class_ids", class_ids)  # (K,)
-
-    @classmethod
-    def features(cls, batch: torch.Tensor) -> torch.Tensor:
-        b, _, h, w = batch.shape
-        pooled = [torch.nn.functional.avg_pool2d(batch, k, 1, k // 2, count_include_pad=False)
-                  for k in cls.windows]
-        row = torch.linspace(0, 1, h, dtype=batch.dtype).view(1, 1, h, 1).expand(b, 1, h, w)
-        return torch.cat([*pooled, row], dim=1)
-
-    @classmethod
-    def fit(cls, frames: list[np.ndarray], labels: list[np.ndarray], sigma: float, seed: int = 0):
-        """Fit on RGB uint8 frames seen under the certification noise σ (noise training)."""
-        generator = torch.Generator().manual_seed(seed)
-        feats, targets = [], []
-        for frame, label in zip(frames, labels, strict=True):
-            x = torch.from_numpy(frame).permute(2, 0, 1)[None].double() / 255.0
-            x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)
-            feats.append(cls.features(x)[0].flatten(1).T.numpy())
-            targets.append(label.ravel())
-        x, y = np.concatenate(feats), np.concatenate(targets)
-        x, y = x[y != ABSTAIN_PIXEL], y[y != ABSTAIN_PIXEL]
-        ids = np.unique(y)
-        means = np.stack([x[y == c].mean(axis=0) for c in ids])
-        within = x - means[np.searchsorted(ids, y)]
-        precision = np.linalg.inv(np.cov(within.T) + 1e-6 * np.eye(x.shape[1]))
-        weight = means @ precision
-        log_prior = np.log(np.bincount(np.searchsorted(ids, y)) / y.size)
-        bias = -0.5 * np.einsum("kf,kf->k", weight, means) + log_prior
-        as_tensor = lambda a: torch.from_numpy(a).float()  # noqa: E731
-        return cls(as_tensor(weight), as_tensor(bias), torch.from_numpy(ids).long())
-
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        scores = torch.einsum("bfhw,kf->bkhw", self.features(batch), self.weight)
-        return self.class_ids[(scores + self.bias[:, None, None]).argmax(dim=1)]
+@dataclass(frozen=True)
+class DemoSettings:
+    work_dir: str = "work_dirs/demo"
+    data_root: str = "data/demo"
+    frames: int = 8  # val frames certified per task
+    sequence: int = 16  # frames of the video sequence
+    seed: int | None = None  # run seed; OS entropy when None
 
 
-def _count(model, x, sigma, num, batch_size, generator, counter) -> None:
-    with torch.no_grad():
-        for batch in perturbed_batches(x, num, batch_size, GaussianNoise(sigma), generator):
-            counter.update(model(batch).numpy())
-
-
-def run_demo(
-    work_dir: str,
-    sigma: float = 0.25,
-    tau: float = 0.75,
-    n0: int = 32,
-    n: int = 200,
-    alpha: float = 1e-3,
-    batch_size: int = 16,
-    seed: int | None = None,
-    size: tuple[int, int] = (128, 256),
-) -> dict:
-    """Certify one generated frame; write ``results.jsonl`` and the certified map PNG."""
-    seed = new_run_seed() if seed is None else int(seed)
-    train = [generate_scene(i, *size) for i in (1, 2, 3)]
-    test = generate_scene(4, *size)
-    model = PixelLDASegmenter.fit([s.image[..., ::-1].copy() for s in train],
-                                  [s.semantic for s in train], sigma)
-    x = torch.from_numpy(test.image[..., ::-1].copy()).permute(2, 0, 1).float() / 255.0
-    image_id = "demo_frame_4"
+def _run(step: str, main, argv: list[str]) -> None:
     start = time.perf_counter()
-    generator = image_generator(seed, image_id)
-    selection = ClassCounter(NUM_CLASSES, size)
-    _count(model, x, sigma, n0, batch_size, generator, selection)
-    hits = HitCounter(selection.top_class())
-    _count(model, x, sigma, n, batch_size, generator, hits)
-    cert = certify_segmentation(hits.target, hits.hits, n, sigma, tau, alpha, n0=n0)
-    elapsed = time.perf_counter() - start
+    print(f"\n== {step}\n   {' '.join(argv)}", flush=True)
+    status = main(argv)
+    if status != 0:
+        raise RuntimeError(f"{step} failed with exit status {status}")
+    print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    labelled = test.semantic != ABSTAIN_PIXEL
-    certified = ~cert.abstain_mask
-    with torch.no_grad():
-        clean = model(x[None])[0].numpy()
-    record = {
-        **cert.to_record(),
-        "image_id": image_id,
-        "seed": seed,
-        "model": {"name": "builtin-pixel-lda", "fitted_on": "generate_scene(1..3)"},
-        "clean_acc": float(np.mean(clean[labelled] == test.semantic[labelled])),
-        "certified_acc": float(np.mean((cert.labels == test.semantic)[labelled])),
-        "certified_acc_on_certified": float(
-            np.mean((cert.labels == test.semantic)[labelled & certified])
-        ) if np.any(labelled & certified) else None,
-        "time_s": round(elapsed, 3),
-    }
-    run_dir = os.path.join(work_dir, time.strftime("%Y%m%d_%H%M%S"))
-    os.makedirs(run_dir, exist_ok=True)
-    record["mask_path"] = os.path.join(run_dir, f"{image_id}_certified.png")
-    if not cv2.imwrite(record["mask_path"], cert.labels):
-        raise OSError(f"could not write {record['mask_path']}")
-    with open(os.path.join(run_dir, "results.jsonl"), "w") as f:
-        f.write(json.dumps(record) + "\n")
-    record["run_dir"] = run_dir
-    return record
+
+def run_demo(s: DemoSettings) -> None:
+    """Run every step; raises on the first failing one (its own error already printed)."""
+    from adcert.cli import certify_det, certify_seg, visualize
+
+    sys.path.insert(0, os.path.join(REPO, "tools"))
+    import make_demo_data
+
+    for path in (DET_CHECKPOINT, SEG_CHECKPOINT):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"demo checkpoint missing: {path}")
+    seed = [] if s.seed is None else ["--seed", str(s.seed)]
+    root = s.data_root.rstrip("/") + "/"
+    _run("generate the demo scenes", make_demo_data.main,
+         ["--out", s.data_root, "--train", "0", "--val", "60", "--sequence", str(s.sequence)])
+    det_dir, seg_dir = os.path.join(s.work_dir, "det"), os.path.join(s.work_dir, "seg")
+    _run("certify the detector (median smoothing, sort-and-bin)", certify_det.cli,
+         [DET_CONFIG, DET_CHECKPOINT, "--work-dir", det_dir, "--max-images", str(s.frames),
+          "--show-dir", os.path.join(det_dir, "show"), *seed,
+          "--cfg-options", f"test_dataloader.dataset.data_root={root}"])
+    _run("certify the segmenter (tau-abstain, Holm)", certify_seg.cli,
+         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", seg_dir, "--max-images", str(s.frames),
+          "--show-dir", os.path.join(seg_dir, "show"), *seed,
+          "--cfg-options", f"test_dataloader.dataset.data_root={root}"])
+    video_dir = os.path.join(s.work_dir, "video")
+    out = os.path.join(video_dir, "sequence_results.jsonl")
+    _run("certify the segmenter on the frame sequence", certify_seg.cli,
+         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", video_dir, "--out", out, *seed,
+          "--cfg-options", f"test_dataloader.dataset.data_root={root}",
+          "test_dataloader.dataset.data_prefix.img_path=sequences/demo",
+          "test_dataloader.dataset.data_prefix.seg_map_path=sequences_gtFine/demo",
+          "test_dataloader.dataset.img_suffix=.png"])
+    video = os.path.join(video_dir, "sequence_certified.mp4")
+    _run("render the sequence video", visualize.cli,
+         [out, "--out-dir", os.path.join(video_dir, "frames"), "--classes", "cityscapes",
+          "--video", video, "--fps", "8"])
+    print(f"\ndemo outputs under {s.work_dir}/: det/ and seg/ (results.jsonl, summary.json, "
+          f"show/ drawings), video/sequence_certified.mp4")

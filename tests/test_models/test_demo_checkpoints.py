@@ -64,3 +64,11 @@ def test_demo_segmenter_labels_most_pixels(frames):
         gt = packed["data_samples"].gt_sem_seg.data[0].numpy()
         valid = gt != 255
         assert np.mean(labels[valid] == gt[valid]) >= 0.8
+
+
+def test_recorded_hashes_match_the_committed_checkpoints():
+    lines = open(os.path.join(CHECKPOINTS, "SHA256SUMS")).read().split("\n")
+    recorded = dict(reversed(line.split()) for line in lines if line.strip())
+    assert set(recorded) == {checkpoint for _, checkpoint in DEMO.values()}
+    for name, digest in recorded.items():
+        assert file_sha256(os.path.join(CHECKPOINTS, name)) == digest
