@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                   **cert.to_record(), "seed": session.seed, "model": model_record(session),
                   "time_s": round(time.perf_counter() - start, 3)}
         kept = clean[clean[:, 4] >= s["score_thr"]]
-        if "gt_instances" not in sample:
+        if args.images or "gt_instances" not in sample:  # no annotations: no AP
             return record, None, kept
         gt = sample.gt_instances
         return record, frame_matches({"gt_boxes": gt.bboxes.numpy(),
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     status = finish_run(session, records, summary, args.out, title,
                         ("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
                          "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))
-    show_results(args.show_dir, records, classes, [clean for _, _, clean in results])
+    show_results(args, records, classes, [clean for _, _, clean in results])
     return status
 
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     status = finish_run(session, records, summary, args.out, title,
                         ("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
                          "abstain_rate", "seconds_per_frame"))
-    show_results(args.show_dir, records, classes, [clean for *_, clean in results])
+    show_results(args, records, classes, [clean for *_, clean in results])
     return status
 
 

@@ -18,6 +18,8 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", help="output folder (default: work_dirs/<config name>)")
     parser.add_argument("--out", help="also copy the per-frame results to this .jsonl file")
     parser.add_argument("--show-dir", help="draw certified predictions into this folder")
+    parser.add_argument("--images", help="certify this image folder or video (mp4/avi/…) "
+                        "through the config's test pipeline instead of its test set")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
                         help="override config settings, key=value as in mmdet")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
@@ -124,11 +126,29 @@ def start_session(args, framework: str, defaults: dict, check: Callable[[dict], 
         broadcast_object_list(seed)  # every rank draws its frames' noise from one run seed
     loaded = load_model(cfg, args.checkpoint, framework, device=args.device,
                         unsafe_load=args.unsafe_load)
-    dataset = build_test_dataset(cfg)
     work_dir = args.work_dir or os.path.join(
         "work_dirs", os.path.splitext(os.path.basename(args.config))[0])
     run = RunDir(work_dir) if rank == 0 else None
+    if args.images:
+        dataset = _image_frames(cfg, args.images, run, settings.get("max_images"))
+    else:
+        dataset = build_test_dataset(cfg)
     return Session(settings, seed[0], rank, world_size, loaded, dataset, run)
+
+
+def _image_frames(cfg, source: str, run, max_images: int | None):
+    """``--images``: a folder's images, or a video's frames decoded by rank 0 into the run
+    folder (so the drawings and records can point at them)."""
+    from mmengine.dist import broadcast_object_list, get_dist_info
+
+    from adcert.models.data import ImageFrames, extract_video_frames, image_paths, is_video
+
+    if not is_video(source):
+        return ImageFrames(cfg, image_paths(source))
+    paths = [extract_video_frames(source, run.subdir("frames"), max_images) if run else None]
+    if get_dist_info()[1] > 1:
+        broadcast_object_list(paths)
+    return ImageFrames(cfg, paths[0])
 
 
 def certify_frames(session: Session, certify_one: Callable) -> list | None:
@@ -196,13 +216,18 @@ def finish_run(session: Session, records: list[dict], summary: dict, out: str | 
     return 0
 
 
-def show_results(show_dir: str | None, records: list[dict], classes: list[str],
-                 clean: list) -> None:
+def show_results(args, records: list[dict], classes: list[str], clean: list) -> None:
     """``--show-dir``: the same drawings as ``tools/visualize.py --panel`` (certified
-    drawing per frame, and a panel beside the base model's clean prediction)."""
-    if not show_dir:
+    drawing per frame, and a panel beside the base model's clean prediction), and a video
+    of them when the frames came from one (``--images clip.mp4``)."""
+    if not args.show_dir:
         return
     from adcert.cli.visualize import render_records
+    from adcert.models.data import is_video
 
-    written = render_records(records, show_dir, classes, panel=True, clean=clean)
-    print(f"drawings: {len(written)} files in {show_dir}")
+    video = None
+    if args.images and is_video(args.images):
+        video = os.path.join(args.show_dir, "certified.mp4")
+    written = render_records(records, args.show_dir, classes, panel=True, clean=clean,
+                             video=video)
+    print(f"drawings: {len(written)} files in {args.show_dir}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from mmengine.config import Config
 
 
@@ -22,3 +24,76 @@ def load_frame(dataset, index: int) -> dict:
     except Exception as error:  # noqa: BLE001 - any pipeline failure is bad input here
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"cannot load frame {index} of the test set: {detail}") from error
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
+
+
+class ImageFrames:
+    """Image files through a config's test pipeline, annotations left out — what the
+    certify tools read with ``--images`` instead of the config's test set."""
+
+    def __init__(self, cfg: Config, paths: list[str]) -> None:
+        from mmengine.dataset import Compose
+
+        if not paths:
+            raise ValueError("no frames to certify: the image folder is empty")
+        steps = [step for step in cfg.test_dataloader.dataset.pipeline
+                 if "LoadAnnotations" not in step["type"]]
+        self.pipeline = Compose(steps)
+        self.paths = list(paths)
+        self.metainfo = _dataset_metainfo(cfg.test_dataloader.dataset)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.pipeline({"img_path": self.paths[index], "img_id": index})
+
+
+def _dataset_metainfo(dataset_cfg) -> dict:
+    """The classes the config's test set would have, without reading its files."""
+    from mmengine.registry import DATASETS
+
+    if dataset_cfg.get("metainfo"):
+        return dict(dataset_cfg["metainfo"])
+    with DATASETS.switch_scope_and_registry(dataset_cfg.get("_scope_")) as registry:
+        dataset_class = registry.get(dataset_cfg.get("type"))
+    return dict(getattr(dataset_class, "METAINFO", {}) or {})
+
+
+def is_video(source: str) -> bool:
+    return source.lower().endswith(VIDEO_SUFFIXES)
+
+
+def image_paths(folder: str) -> list[str]:
+    """The image files of ``folder``, sorted by name."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"image folder not found: {folder}")
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
+    return [os.path.join(folder, name) for name in names]
+
+
+def extract_video_frames(video: str, folder: str, max_frames: int | None = None) -> list[str]:
+    """Decode ``video`` with cv2 into ``folder/frame_000000.png`` …; returns the paths."""
+    import cv2
+
+    if not os.path.isfile(video):
+        raise FileNotFoundError(f"video not found: {video}")
+    capture = cv2.VideoCapture(video)
+    paths: list[str] = []
+    try:
+        while max_frames is None or len(paths) < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            path = os.path.join(folder, f"frame_{len(paths):06d}.png")
+            if not cv2.imwrite(path, frame):
+                raise OSError(f"could not write {path}")
+            paths.append(path)
+    finally:
+        capture.release()
+    if not paths:
+        raise ValueError(f"cannot read any frame of video {video}")
+    return paths

@@ -99,3 +99,30 @@ def test_show_dir_draws_each_frame_and_its_panel(tiny_run, tmp_path, capsys):
     assert "drawings: 4 files" in capsys.readouterr().out
     names = sorted(os.listdir(show))
     assert len(names) == 4 and sum(name.endswith("_panel.png") for name in names) == 2
+
+
+def test_video_input_gives_records_drawings_and_a_certified_video(tiny_run, tmp_path, capsys):
+    import cv2
+
+    root = tiny_run[0]
+    frames = sorted((root / "data" / "leftImg8bit" / "val" / "synthtown").glob("*.png"))
+    clip = str(tmp_path / "clip.avi")
+    writer = cv2.VideoWriter(clip, cv2.VideoWriter_fourcc(*"MJPG"), 5, (128, 64))
+    for path in frames * 2:
+        writer.write(cv2.imread(str(path)))
+    writer.release()
+    show = tmp_path / "show"
+    assert run(tiny_run, "--images", clip, "--max-images", "3", "--show-dir", str(show)) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in open(out.split("results: ")[1].split()[0])]
+    assert [r["image_id"] for r in records] == [f"frame_00000{i}.png" for i in range(3)]
+    assert all(os.path.isfile(r["img_path"]) for r in records)
+    summary = json.load(open(out.split("summary: ")[1].split()[0]))
+    assert "clean_ap50" not in summary  # no annotations, no AP
+    video = cv2.VideoCapture(str(show / "certified.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+
+
+def test_missing_image_folder_exits_2(tiny_run, tmp_path, capsys):
+    assert run(tiny_run, "--images", str(tmp_path / "nowhere")) == 2
+    assert "image folder not found" in capsys.readouterr().err

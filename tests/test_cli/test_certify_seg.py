@@ -107,3 +107,13 @@ def test_show_dir_draws_each_frame_and_its_panel(tiny_run, tmp_path, capsys):
     assert "drawings: 4 files" in capsys.readouterr().out
     names = sorted(os.listdir(show))
     assert len(names) == 4 and sum(name.endswith("_panel.png") for name in names) == 2
+
+
+def test_image_folder_input(tiny_run, tmp_path, capsys):
+    root = tiny_run[0]
+    folder = root / "data" / "leftImg8bit" / "val" / "synthtown"
+    assert run(tiny_run, "--images", str(folder)) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in open(out.split("results: ")[1].split()[0])]
+    assert len(records) == 2 and all("certified_acc" not in r for r in records)
+    assert all(os.path.isfile(r["mask_path"]) for r in records)
