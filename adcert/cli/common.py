@@ -141,7 +141,8 @@ def _image_frames(cfg, source: str, run, max_images: int | None):
     folder (so the drawings and records can point at them)."""
     from mmengine.dist import broadcast_object_list, get_dist_info
 
-    from adcert.models.data import ImageFrames, extract_video_frames, image_paths, is_video
+    from adcert.models.data import ImageFrames, image_paths, is_video
+    from adcert.vis.video import extract_video_frames
 
     if not is_video(source):
         return ImageFrames(cfg, image_paths(source))

@@ -73,27 +73,3 @@ def image_paths(folder: str) -> list[str]:
         raise FileNotFoundError(f"image folder not found: {folder}")
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
     return [os.path.join(folder, name) for name in names]
-
-
-def extract_video_frames(video: str, folder: str, max_frames: int | None = None) -> list[str]:
-    """Decode ``video`` with cv2 into ``folder/frame_000000.png`` …; returns the paths."""
-    import cv2
-
-    if not os.path.isfile(video):
-        raise FileNotFoundError(f"video not found: {video}")
-    capture = cv2.VideoCapture(video)
-    paths: list[str] = []
-    try:
-        while max_frames is None or len(paths) < max_frames:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            path = os.path.join(folder, f"frame_{len(paths):06d}.png")
-            if not cv2.imwrite(path, frame):
-                raise OSError(f"could not write {path}")
-            paths.append(path)
-    finally:
-        capture.release()
-    if not paths:
-        raise ValueError(f"cannot read any frame of video {video}")
-    return paths

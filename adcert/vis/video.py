@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -78,22 +78,38 @@ def write_video(frames: Iterable[np.ndarray], path: str, fps: float = 10.0) -> s
     return path
 
 
-def read_video_frames(path: str, max_frames: int | None = None) -> list[np.ndarray]:
-    """All frames (or the first ``max_frames``) of a video file as BGR arrays."""
+def iter_video_frames(path: str, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Decode the frames (or the first ``max_frames``) of a video file as BGR arrays."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"video not found: {path}")
     capture = cv2.VideoCapture(path)
-    frames: list[np.ndarray] = []
+    count = 0
     try:
         if not capture.isOpened():
             raise OSError(f"cannot read video {path}")
-        while max_frames is None or len(frames) < max_frames:
+        while max_frames is None or count < max_frames:
             ok, frame = capture.read()
             if not ok:
                 break
-            frames.append(frame)
+            count += 1
+            yield frame
     finally:
         capture.release()
-    if not frames:
+    if not count:
         raise OSError(f"no frames could be decoded from {path}")
-    return frames
+
+
+def read_video_frames(path: str, max_frames: int | None = None) -> list[np.ndarray]:
+    """All frames (or the first ``max_frames``) of a video file as BGR arrays."""
+    return list(iter_video_frames(path, max_frames))
+
+
+def extract_video_frames(path: str, folder: str, max_frames: int | None = None) -> list[str]:
+    """Decode a video into ``folder/frame_000000.png`` …, so frames can go through a
+    file-based test pipeline; returns the paths in order."""
+    paths = []
+    for frame in iter_video_frames(path, max_frames):
+        paths.append(os.path.join(folder, f"frame_{len(paths):06d}.png"))
+        if not cv2.imwrite(paths[-1], frame):
+            raise OSError(f"could not write {paths[-1]}")
+    return paths
