@@ -1,6 +1,7 @@
-"""``tools/visualize.py``: draw certified results over their frames (no model is run).
+"""``tools/visualize.py``: draw certified results over their frames.
 
-Reads a ``results.jsonl`` from certify_det / certify_seg and writes, per frame,
+Reads a ``results.jsonl`` from certify_det / certify_seg (or, with ``--certify``, runs
+one with ``--show-dir``) and writes, per frame,
 ``<out-dir>/<image stem>.png`` (and ``<stem>_panel.png`` with ``--panel``), plus one video
 of all frames with ``--video``. Detection or segmentation is read from each record's
 ``method``. The drawings show the smoothed model's certificates.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -42,8 +44,17 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    certify = "--certify" in argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", help="results.jsonl written by certify_det / certify_seg")
+    if certify:  # no positional here: every flag we do not know goes to the certify tool
+        parser.add_argument("--certify", nargs=2, required=True,
+                            metavar=("det|seg", "CONFIG:CHECKPOINT"))
+    else:
+        parser.add_argument("results", help="results.jsonl written by certify_det / "
+                            "certify_seg (or use --certify det|seg CONFIG:CHECKPOINT to "
+                            "certify directly; further flags such as --images, --n, "
+                            "--sigma are passed on to the certify tool)")
     parser.add_argument("--out-dir", required=True, help="folder for the drawn frames")
     parser.add_argument("--img-dir", help="folder of the frames, for records without a "
                         "readable img_path (looked up by image_id)")
@@ -54,7 +65,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fps", type=float, default=10.0, help="video frame rate")
     parser.add_argument("--panel", action="store_true",
                         help="also write <stem>_panel.png: input frame | certified drawing")
-    return parser.parse_args(argv)
+    if not certify:
+        args = parser.parse_args(argv)
+        args.certify = None
+        return args
+    args, rest = parser.parse_known_args(argv)
+    if args.video or args.img_dir or args.classes:
+        parser.error("--video, --img-dir and --classes read results files; with --certify "
+                     "the frames come from the config or --images (a video gives a video)")
+    args.results, args.certify_flags = None, rest
+    return args
+
+
+def certify_directly(task: str, model: str, out_dir: str, flags: list[str]) -> int:
+    """Run certify_det / certify_seg with ``--show-dir out_dir`` (drawings, panels and,
+    for ``--images clip.mp4``, the certified video); records go to ``out_dir/run``."""
+    from adcert.cli import certify_det, certify_seg
+
+    tools = {"det": certify_det, "seg": certify_seg}
+    if task not in tools:
+        raise ValueError(f"--certify takes det or seg, got {task!r}")
+    config, _, checkpoint = model.partition(":")
+    if not config or not checkpoint:
+        raise ValueError(f"--certify needs CONFIG:CHECKPOINT, got {model!r}")
+    return tools[task].main([config, checkpoint, "--show-dir", out_dir, "--work-dir",
+                             os.path.join(out_dir, "run"), *flags])
 
 
 def parse_classes(text: str | None) -> list[str] | None:
@@ -251,6 +286,8 @@ def render_records(records: Sequence[dict], out_dir: str,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.certify:
+        return certify_directly(*args.certify, args.out_dir, args.certify_flags)
     records = load_records(args.results)
     if not records:
         raise ValueError(f"{args.results} holds no records")

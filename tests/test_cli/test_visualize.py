@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from adcert.cli.visualize import cli, render_records
+from adcert.cli.visualize import cli, main, render_records
 from adcert.vis import read_video_frames
 
 from ..test_vis.synthetic import (
@@ -190,3 +190,32 @@ def test_bad_video_extension_is_caught_before_drawing(tmp_path, det_results, cap
 def test_refuses_to_overwrite_an_input_frame(tmp_path, det_results, frames_dir, capsys):
     assert cli([det_results, "--out-dir", str(frames_dir)]) == 2
     assert "overwrite its input frame" in error_of(capsys)
+
+
+def test_needs_results_or_certify(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "results" in capsys.readouterr().err
+
+
+def test_certify_needs_config_and_checkpoint(tmp_path, capsys):
+    assert cli(["--certify", "det", "only-config.py", "--out-dir", str(tmp_path)]) == 2
+    assert "CONFIG:CHECKPOINT" in capsys.readouterr().err
+
+
+def test_certify_directly_on_an_image_folder(tmp_path, capsys):
+    pytest.importorskip("mmseg")
+    from adcert.datasets import write_split
+
+    repo = os.path.join(os.path.dirname(__file__), "..", "..")
+    write_split(str(tmp_path / "data"), "val", [7001, 7002])
+    folder = tmp_path / "data" / "leftImg8bit" / "val" / "synthtown"
+    model = (os.path.join(repo, "configs", "demo", "fpn_mnv2_demo.py") + ":"
+             + os.path.join(repo, "data", "demo", "checkpoints", "fpn_mnv2_demo.pth"))
+    out = tmp_path / "drawn"
+    assert cli(["--certify", "seg", model, "--out-dir", str(out), "--images", str(folder),
+                "--n0", "2", "--n", "4", "--tau", "0.6", "--alpha", "0.1", "--seed", "0"]) == 0
+    assert "drawings: 4 files" in capsys.readouterr().out
+    assert sorted(p.name for p in out.glob("*_panel.png")) == sorted(
+        p.name.replace(".png", "_panel.png") for p in folder.glob("*.png"))
