@@ -110,7 +110,7 @@ def certify(
     radius = float(cohen_radius(p_a_lower, sigma)) if certified else 0.0
     return ClassCertificate(
         label=guess if certified else ABSTAIN,
-        radius=None if transform == "gamma" and certified else radius,
+        radius=None if transform in ("gamma", "brightness_contrast") and certified else radius,
         p_a_lower=p_a_lower,
         count=count,
         n0=int(n0),

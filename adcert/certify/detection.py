@@ -229,7 +229,7 @@ class DetectionCertificate:
             "method": "median_smoothing_sort_and_bin",
             "guarantee": GUARANTEES[self.correction],
             **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "boxes"},
-            "certified_range": attack_range(self.transform, self.eps).to_record(),
+            "certified_range": attack_range(self.transform, self.eps, self.sigma).to_record(),
             "boxes": [box.to_record() for box in self.boxes],
         }
 

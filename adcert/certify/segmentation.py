@@ -258,7 +258,8 @@ def certify_segmentation(
         pvalues.flags.writeable = False
     return SegmentationCertificate(
         labels=labels,
-        radius=None if transform == "gamma" else segmentation_radius(sigma, tau),
+        radius=(None if transform in ("gamma", "brightness_contrast")
+                else segmentation_radius(sigma, tau)),
         sigma=sigma,
         tau=tau,
         n=n,

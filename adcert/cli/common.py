@@ -25,7 +25,8 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
     parser.add_argument("--transform",
-                        choices=["gaussian", "brightness", "contrast", "gamma"],
+                        choices=["gaussian", "brightness", "contrast", "gamma",
+                                 "brightness_contrast"],
                         help="what is smoothed over: ℓ2 pixel noise (default) or a camera "
                              "effect's parameter")
     parser.add_argument("--sigma", type=float,

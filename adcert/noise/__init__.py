@@ -7,6 +7,7 @@ from adcert.noise.seeding import image_generator, image_seed, new_run_seed
 
 _LAZY = {"GaussianNoise": "gaussian", "perturbed_batches": "gaussian",
          "Brightness": "photometric", "Contrast": "photometric", "Gamma": "photometric",
+         "BrightnessContrast": "photometric",
          "make_perturbation": "photometric"}
 
 __all__ = ["image_generator", "image_seed", "new_run_seed", *_LAZY]

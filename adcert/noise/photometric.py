@@ -73,8 +73,22 @@ class Gamma(_FrameTransform):
         return self.sigma * math.sqrt(-2.0 * math.log1p(-u)) or self.sigma * 1e-12
 
 
+@dataclass(frozen=True)
+class BrightnessContrast(_FrameTransform):
+    """x ↦ e^k · x + b with k, b ~ N(0, σ²) independent: contrast first, then brightness.
+    θ is the pair (k, b)."""
+
+    def apply(self, x, theta: tuple[float, float]):
+        k, b = theta
+        return x * math.exp(k) + b
+
+    def draw(self, generator: torch.Generator) -> tuple[float, float]:
+        k, b = torch.randn(2, generator=generator, device=generator.device).tolist()
+        return self.sigma * k, self.sigma * b
+
+
 _FAMILIES = {"gaussian": GaussianNoise, "brightness": Brightness, "contrast": Contrast,
-             "gamma": Gamma}
+             "gamma": Gamma, "brightness_contrast": BrightnessContrast}
 
 
 def make_perturbation(transform: str, sigma: float):

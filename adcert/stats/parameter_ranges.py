@@ -10,7 +10,8 @@ model-input scale (RGB in [0, 1]):
 - ``gamma``: x ↦ x^γ, smoothing γ ~ Rayleigh(σ); multiplicative in γ.
 
 ``gaussian`` (x ↦ x + δ, δ ~ N(0, σ²I)) is the ℓ2 case, where the "range" is the ball
-‖δ‖₂ < R.
+‖δ‖₂ < R. ``brightness_contrast`` (x ↦ e^k·x + b, k and b ~ N(0, σ²)) is not additive;
+its region comes from :mod:`adcert.stats.brightness_contrast`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from adcert.stats import brightness_contrast
 from adcert.stats._checks import check_probability, check_sigma
 from adcert.stats.radii import cohen_radius, gamma_interval
 
-TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma")
+TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma", "brightness_contrast")
 _ADDITIVE = ("gaussian", "brightness", "contrast")
 
 
@@ -95,6 +97,8 @@ def certified_range(
     """
     check_transform(transform)
     check_sigma(sigma)
+    if transform == "brightness_contrast":  # a region in (k, b), from p̲A alone
+        return brightness_contrast.certified_region(sigma, sigma, p_a_lower)
     p_a = float(check_probability(p_a_lower, "p_a_lower"))
     p_b = 1.0 - p_a if p_b_upper is None else float(check_probability(p_b_upper, "p_b_upper"))
     if p_a <= p_b:
@@ -105,11 +109,16 @@ def certified_range(
     return ParameterRange(transform, *gamma_interval(p_a, p_b))
 
 
-def attack_range(transform: str, eps: float) -> ParameterRange:
+def attack_range(transform: str, eps: float, sigma: float | None = None):
     """The parameters an attack of size ``eps`` may use: ‖δ‖₂ ≤ ε (gaussian), |b'| ≤ ε
-    (brightness), contrast factors and gamma exponents in [e^{−ε}, e^{ε}]."""
+    (brightness), contrast factors and gamma exponents in [e^{−ε}, e^{ε}], both of the
+    latter two for brightness_contrast (whose region object also needs σ)."""
     check_transform(transform)
     eps = check_sigma(eps, "eps")
+    if transform == "brightness_contrast":
+        if sigma is None:
+            raise ValueError("brightness_contrast attack sets need the smoothing sigma")
+        return brightness_contrast.attack_region(eps, sigma, sigma)
     if transform == "gamma":
         return ParameterRange(transform, math.exp(-eps), math.exp(eps))
     return _from_radius(transform, eps)
@@ -131,6 +140,9 @@ def percentile_levels(
     sigma = check_sigma(sigma)
     eps = check_sigma(eps, "eps")
     p = float(check_probability(p, "p"))
+    if transform == "brightness_contrast":
+        return brightness_contrast.divergence_levels(
+            p, brightness_contrast.attack_divergence(eps, eps, sigma, sigma))
     if transform in _ADDITIVE:
         shift = eps / sigma
         return float(norm.cdf(norm.ppf(p) - shift)), float(norm.cdf(norm.ppf(p) + shift))

@@ -183,3 +183,22 @@ def test_linear_regressor_bounds_contain_every_attacked_median(transform, sigma,
         median = law.median() + a if transform == "brightness" else law.median() * a
         assert box.lower[0] <= 100 + slope * median <= box.upper[0]
     assert cert.to_record()["certified_range"]["transform"] == transform
+
+
+def test_brightness_contrast_region_from_samples_keeps_the_class():
+    """Sampled certificate for the mean-threshold classifier under e^k x + b: every attack
+    inside the certified ellipse keeps the exactly computed smoothed class."""
+    m, t, sigma = 0.5, 0.4, 0.15
+    x = torch.full((3, 2, 2), m)
+    cert = certify(mean_threshold(t), x, sigma, 32, 4000, 1e-3, 4000, _generator(5),
+                   transform="brightness_contrast")
+    region = cert.certified_range
+    assert cert.label == 1 and cert.radius is None and not region.empty
+    nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+    family = make_perturbation("brightness_contrast", sigma)
+    for angle in np.linspace(0, 2 * np.pi, 37):
+        k = 0.99 * region.k_radius * math.cos(angle)
+        b = 0.99 * region.b_radius * math.sin(angle)
+        attacked = family.apply(x, (k, b)).mean().item()
+        p_one = np.sum(weights * norm.cdf((np.exp(sigma * nodes) * attacked - t) / sigma))
+        assert p_one / math.sqrt(2 * math.pi) > 0.5

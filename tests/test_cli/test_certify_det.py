@@ -126,3 +126,12 @@ def test_video_input_gives_records_drawings_and_a_certified_video(tiny_run, tmp_
 def test_missing_image_folder_exits_2(tiny_run, tmp_path, capsys):
     assert run(tiny_run, "--images", str(tmp_path / "nowhere")) == 2
     assert "image folder not found" in capsys.readouterr().err
+
+
+def test_brightness_contrast_records_the_attack_box(tiny_run, capsys):
+    assert run(tiny_run, "--transform", "brightness_contrast", "--sigma", "0.2", "--eps",
+               "0.05", "--max-images", "1") == 0
+    out = capsys.readouterr().out
+    record = json.loads(open(out.split("results: ")[1].split()[0]).readline())
+    assert record["certified_range"]["text"] == (
+        "contrast in [0.952, 1.051] with brightness ±0.05")

@@ -117,3 +117,12 @@ def test_image_folder_input(tiny_run, tmp_path, capsys):
     records = [json.loads(line) for line in open(out.split("results: ")[1].split()[0])]
     assert len(records) == 2 and all("certified_acc" not in r for r in records)
     assert all(os.path.isfile(r["mask_path"]) for r in records)
+
+
+def test_brightness_contrast_records_an_ellipse(tiny_run, capsys):
+    assert run(tiny_run, "--transform", "brightness_contrast", "--sigma", "0.2",
+               "--max-images", "1") == 0
+    out = capsys.readouterr().out
+    record = json.loads(open(out.split("results: ")[1].split()[0]).readline())
+    assert record["transform"] == "brightness_contrast" and record["radius"] is None
+    assert record["certified_range"]["text"].startswith("contrast e^k and brightness b")

@@ -70,3 +70,14 @@ def test_make_perturbation_names_the_families():
         make_perturbation("fog", 0.25)
     with pytest.raises(ValueError, match="sigma"):
         make_perturbation("brightness", 0.0)
+
+
+def test_brightness_contrast_draws_two_independent_normals():
+    family = make_perturbation("brightness_contrast", 0.3)
+    generator = _generator(2)
+    draws = np.array([family.draw(generator) for _ in range(3000)])
+    for column in draws.T:
+        assert kstest(column, norm(scale=0.3).cdf).pvalue > 1e-3
+    assert abs(np.corrcoef(draws.T)[0, 1]) < 0.08
+    x = torch.rand(3, 2, 2)
+    assert torch.allclose(family.apply(x, (math.log(2), 0.1)), 2 * x + 0.1)
