@@ -144,6 +144,7 @@ class SegmentationCertificate:
     pvalues: np.ndarray | None = None  # (H, W) float64, P(Bin(n, τ) ≥ k_i)
     n0: int | None = None  # selection samples, recorded when the caller passes it
     transform: str = "gaussian"
+    tau_sweep: tuple[tuple[float, float], ...] | None = None  # (τ', certified fraction)
 
     @property
     def certified_range(self) -> ParameterRange:
@@ -173,6 +174,10 @@ class SegmentationCertificate:
             "abstain_rate": self.abstain_rate,
             "transform": self.transform,
             "certified_range": self.certified_range.to_record(),
+            **({"tau_sweep": [
+                {"tau": t, "certified_fraction": f,
+                 "certified_range": certified_range(self.transform, self.sigma, t).to_record()}
+                for t, f in self.tau_sweep]} if self.tau_sweep else {}),
         }
 
 
@@ -269,3 +274,18 @@ def certify_segmentation(
         n0=None if n0 is None else int(n0),
         transform=check_transform(transform),
     )
+
+
+def certified_fraction_by_tau(
+    hits, n: int, taus, alpha: float, correction: str = "holm"
+) -> tuple[tuple[float, float], ...]:
+    """Fraction of pixels the τ-test certifies, for each τ' in ``taus``, from one set of
+    counts — the curve of certified fraction against the certified radius or parameter
+    range σΦ⁻¹(τ'). Each point holds at family-wise level ``alpha`` on its own, not all
+    points jointly (the same counts are tested once per τ')."""
+    hits = np.asarray(hits)
+    out = []
+    for tau in taus:
+        pvalues = pvalue_table(n, _check_tau(tau))[hits]
+        out.append((float(tau), float(np.mean(CORRECTIONS[correction](pvalues, alpha)))))
+    return tuple(out)

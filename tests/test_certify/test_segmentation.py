@@ -279,3 +279,15 @@ def test_bad_arguments_raise_naming_the_argument(name, value):
 def test_good_arguments_certify_everything():
     cert = certify_segmentation(**GOOD)
     assert isinstance(cert, SegmentationCertificate) and cert.abstain_rate == 0.0
+
+
+def test_certified_fraction_by_tau_falls_with_tau_and_matches_the_certificate():
+    from adcert.certify.segmentation import certified_fraction_by_tau
+
+    rng = np.random.default_rng(4)
+    x0 = rng.normal(0, 2 * SIGMA, size=(16, 16))
+    target, hits, cert = run_segcertify(x0, n0=30, n=300, alpha=0.01, rng=rng)
+    sweep = certified_fraction_by_tau(hits, 300, (0.55, TAU, 0.95), 0.01)
+    fractions = [f for _, f in sweep]
+    assert fractions == sorted(fractions, reverse=True) and fractions[0] > fractions[2]
+    assert fractions[1] == pytest.approx(1 - cert.abstain_rate)

@@ -1,0 +1,1 @@
+"""Evidence → figures and the safety-case report."""

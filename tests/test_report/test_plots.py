@@ -1,0 +1,36 @@
+import cv2
+import pytest
+
+from adcert.report.plots import certified_fraction_curve, plot_certified_fraction
+from adcert.stats import certified_range
+
+
+def sweep_record(transform, fractions, sigma=0.2):
+    return {"transform": transform, "tau_sweep": [
+        {"tau": tau, "certified_fraction": f,
+         "certified_range": certified_range(transform, sigma, tau).to_record()}
+        for tau, f in fractions.items()]}
+
+
+def test_curve_averages_frames_per_tau_and_orders_by_range():
+    records = [sweep_record("gamma", {0.6: 0.9, 0.9: 0.5}),
+               sweep_record("gamma", {0.6: 0.7, 0.9: 0.3})]
+    transform, x, y = certified_fraction_curve(records)
+    assert transform == "gamma" and x[0] < x[1]
+    assert list(y) == pytest.approx([0.8, 0.4])
+
+
+def test_mixed_transforms_and_missing_sweeps_are_refused():
+    with pytest.raises(ValueError, match="mix transforms"):
+        certified_fraction_curve([sweep_record("gamma", {0.6: 1}),
+                                  sweep_record("brightness", {0.6: 1})])
+    with pytest.raises(ValueError, match="tau_sweep"):
+        certified_fraction_curve([{"transform": "gaussian"}])
+
+
+def test_plot_writes_a_png(tmp_path):
+    runs = {"a": [sweep_record("brightness", {0.6: 0.9, 0.8: 0.6})],
+            "b": [sweep_record("brightness_contrast", {0.6: 0.8, 0.8: 0.5})]}
+    path = plot_certified_fraction(runs, str(tmp_path / "curve.png"))
+    image = cv2.imread(path)
+    assert image is not None and image.shape[1] > image.shape[0]
