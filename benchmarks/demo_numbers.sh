@@ -16,10 +16,12 @@ $PY tools/certify_seg.py $SEG --work-dir "$OUT/seg_l2_n100" --sigma 0.25 --tau 0
     --n0 20 --n 100 --max-images "$SEG_FRAMES" --seed 0
 $PY tools/certify_seg.py $SEG --work-dir "$OUT/seg_l2_n500" --sigma 0.25 --tau 0.95 \
     --n0 20 --n 500 --max-images $((SEG_FRAMES / 2)) --seed 0
-for spec in "brightness 0.2" "contrast 0.2" "gamma 0.85"; do
+for spec in "brightness 0.2" "contrast 0.2" "gamma 0.85" "brightness_contrast 0.2"; do
     set -- $spec
     $PY tools/certify_det.py $DET --work-dir "$OUT/det_$1" --transform "$1" --sigma "$2" \
         --eps 0.05 --n 200 --max-images $((DET_FRAMES / 2)) --seed 0
     $PY tools/certify_seg.py $SEG --work-dir "$OUT/seg_$1" --transform "$1" --sigma "$2" \
         --tau 0.75 --n0 20 --n 100 --max-images $((SEG_FRAMES / 2)) --seed 0
 done
+$PY tools/plot_certified.py "$OUT"/seg_{brightness,contrast,gamma,brightness_contrast}/*/results.jsonl \
+    --out "$OUT/certified_fraction_vs_range.png"
