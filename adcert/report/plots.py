@@ -50,7 +50,7 @@ def plot_certified_fraction(runs: dict[str, Sequence[dict]], path: str) -> str:
     for ax, (name, records) in zip(axes[0], runs.items(), strict=True):
         transform, x, y = certified_fraction_curve(records)
         ax.plot(x, y, marker="o")
-        ax.set(title=f"{name} ({transform})", xlabel=RANGE_AXIS[transform][0],
+        ax.set(title=name, xlabel=f"{transform}: {RANGE_AXIS[transform][0]}",
                ylabel="certified fraction of pixels", ylim=(0, 1.02))
         ax.grid(alpha=0.3)
     fig.suptitle("certified pixels of the smoothed segmenter vs certified range", fontsize=10)
