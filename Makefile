@@ -20,8 +20,9 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(INSTALLED)
 
+# Third-party deprecation warnings (pkg_resources, torch.cuda.amp …) would bury the figures.
 demo: $(INSTALLED)
-	$(PY) tools/demo.py --work-dir $(WORK_DIR)
+	PYTHONWARNINGS=ignore $(PY) tools/demo.py --work-dir $(WORK_DIR)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
