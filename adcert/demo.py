@@ -5,7 +5,7 @@ Steps (each one the tool a user would run by hand, so the demo shows the real co
 1. ``tools/make_demo_data.py``: the demo val split and a frame sequence (deterministic);
 2. ``tools/certify_det.py``: RTMDet-tiny, median smoothing, on the first val frames;
 3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
-4. ``tools/certify_seg.py`` on the sequence, then ``tools/visualize.py --video``.
+4. both tools on the sequence, then ``tools/visualize.py --video`` for each.
 Certificates are about the smoothed models, never the base models' raw outputs.
 """
 
@@ -66,16 +66,24 @@ def run_demo(s: DemoSettings) -> None:
           "--show-dir", os.path.join(seg_dir, "show"), *seed,
           "--cfg-options", f"test_dataloader.dataset.data_root={root}"])
     video_dir = os.path.join(s.work_dir, "video")
-    out = os.path.join(video_dir, "sequence_results.jsonl")
+    det_out = os.path.join(video_dir, "det_sequence_results.jsonl")
+    _run("certify the detector on the frame sequence", certify_det.cli,
+         [DET_CONFIG, DET_CHECKPOINT, "--work-dir", os.path.join(video_dir, "det"),
+          "--out", det_out, *seed, "--cfg-options", f"test_dataloader.dataset.data_root={root}",
+          "test_dataloader.dataset.ann_file=annotations/sequence_demo.json",
+          "test_dataloader.dataset.data_prefix.img=sequences/demo/"])
+    seg_out = os.path.join(video_dir, "seg_sequence_results.jsonl")
     _run("certify the segmenter on the frame sequence", certify_seg.cli,
-         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", video_dir, "--out", out, *seed,
-          "--cfg-options", f"test_dataloader.dataset.data_root={root}",
+         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(video_dir, "seg"),
+          "--out", seg_out, *seed, "--cfg-options", f"test_dataloader.dataset.data_root={root}",
           "test_dataloader.dataset.data_prefix.img_path=sequences/demo",
           "test_dataloader.dataset.data_prefix.seg_map_path=sequences_gtFine/demo",
           "test_dataloader.dataset.img_suffix=.png"])
-    video = os.path.join(video_dir, "sequence_certified.mp4")
-    _run("render the sequence video", visualize.cli,
-         [out, "--out-dir", os.path.join(video_dir, "frames"), "--classes", "cityscapes",
-          "--video", video, "--fps", "8"])
+    for task, out, classes in (("det", det_out, "demo-det"), ("seg", seg_out, "cityscapes")):
+        _run(f"render the {task} sequence video", visualize.cli,
+             [out, "--out-dir", os.path.join(video_dir, f"{task}_frames"), "--classes",
+              classes, "--video", os.path.join(video_dir, f"{task}_sequence.mp4"),
+              "--fps", "8"])
     print(f"\ndemo outputs under {s.work_dir}/: det/ and seg/ (results.jsonl, summary.json, "
-          f"show/ drawings), video/sequence_certified.mp4")
+          f"show/ drawings), video/det_sequence.mp4 (certified objects per frame) and "
+          f"video/seg_sequence.mp4")
