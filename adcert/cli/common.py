@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from mmengine.config import DictAction
 
+from adcert.stats.parameter_ranges import TRANSFORMS
+
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
@@ -24,14 +26,13 @@ def base_parser(description: str) -> argparse.ArgumentParser:
                         help="override config settings, key=value as in mmdet")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
-    parser.add_argument("--transform",
-                        choices=["gaussian", "brightness", "contrast", "gamma",
-                                 "brightness_contrast"],
+    parser.add_argument("--transform", choices=TRANSFORMS,
                         help="what is smoothed over: ℓ2 pixel noise (default) or a camera "
                              "effect's parameter")
     parser.add_argument("--sigma", type=float,
                         help="σ of the smoothing: pixel noise on the [0, 1] scale, brightness "
-                             "offset, log-contrast, or the Rayleigh σ of gamma")
+                             "offset, log-contrast (both for brightness_contrast), or the "
+                             "Rayleigh σ of gamma")
     parser.add_argument("--n0", type=int, help="selection samples per frame")
     parser.add_argument("--n", type=int, help="estimation samples per frame")
     parser.add_argument("--alpha", type=float, help="failure probability per frame")
