@@ -17,8 +17,9 @@ from scipy.stats import binomtest
 from adcert import ABSTAIN
 from adcert.noise.gaussian import perturbed_batches
 from adcert.noise.photometric import make_perturbation
-from adcert.stats import ParameterRange, certified_range, cohen_radius, lower_confidence_bound
+from adcert.stats import cohen_radius, lower_confidence_bound
 from adcert.stats._checks import check_alpha, check_sample_sizes
+from adcert.stats.parameter_ranges import Region, certified_range
 
 Classifier = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,7 +43,7 @@ class ClassCertificate:
         return self.label == ABSTAIN
 
     @property
-    def certified_range(self) -> ParameterRange:
+    def certified_range(self) -> Region:
         return certified_range(self.transform, self.sigma, self.p_a_lower)
 
     def to_record(self) -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 
 from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
 from adcert.stats._checks import check_alpha, check_sigma
-from adcert.stats.parameter_ranges import ParameterRange, certified_range, check_transform
+from adcert.stats.parameter_ranges import Region, certified_range, check_transform
 
 # Label of a pixel that abstains: the ignore index of mmseg / Cityscapes, so certified
 # maps can be scored with the usual tools and abstentions drop out of accuracy.
@@ -147,7 +147,7 @@ class SegmentationCertificate:
     tau_sweep: tuple[tuple[float, float], ...] | None = None  # (τ', certified fraction)
 
     @property
-    def certified_range(self) -> ParameterRange:
+    def certified_range(self) -> Region:
         return certified_range(self.transform, self.sigma, self.tau)
 
     @property

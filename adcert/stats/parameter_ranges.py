@@ -83,9 +83,13 @@ def _from_radius(transform: str, radius: float) -> ParameterRange:
     return ParameterRange(transform, math.exp(-radius), math.exp(radius))
 
 
+# What a certificate covers: a 1-D range, or the (k, b) ellipse of brightness∘contrast.
+Region = ParameterRange | brightness_contrast.BrightnessContrastRegion
+
+
 def certified_range(
     transform: str, sigma: float, p_a_lower: float, p_b_upper: float | None = None
-) -> ParameterRange:
+) -> Region:
     """Parameter range over which the smoothed prediction keeps class c_A.
 
     With p_a_lower ≤ P(f(φ(x, θ)) = c_A) and p_b_upper ≥ every other class's probability
@@ -109,7 +113,7 @@ def certified_range(
     return ParameterRange(transform, *gamma_interval(p_a, p_b))
 
 
-def attack_range(transform: str, eps: float, sigma: float | None = None):
+def attack_range(transform: str, eps: float, sigma: float | None = None) -> Region:
     """The parameters an attack of size ``eps`` may use: ‖δ‖₂ ≤ ε (gaussian), |b'| ≤ ε
     (brightness), contrast factors and gamma exponents in [e^{−ε}, e^{ε}], both of the
     latter two for brightness_contrast (whose region object also needs σ)."""
