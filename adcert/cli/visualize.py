@@ -21,6 +21,7 @@ import numpy as np
 
 from adcert.cli.common import run_main
 from adcert.datasets.labels import CITYSCAPES_CLASSES, DETECTION_CLASSES
+from adcert.datasets.writers import IMAGE_SUFFIXES
 from adcert.vis import (
     certified_object_count,
     draw_clean_detections,
@@ -40,7 +41,6 @@ DETECTION, SEGMENTATION = "detection", "segmentation"
 METHOD_KINDS = {"median_smoothing_sort_and_bin": DETECTION,
                 "segcertify_tau_abstain": SEGMENTATION}
 CLASS_PRESETS = {"cityscapes": CITYSCAPES_CLASSES, "demo-det": DETECTION_CLASSES}
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -149,7 +149,7 @@ def find_frame(record: dict, img_dir: str | None, base_dir: str | None = None) -
     image_id = record.get("image_id")
     names = [os.path.basename(str(img_path))] if img_path else []
     if image_id is not None:
-        names += [str(image_id)] + [f"{image_id}{ext}" for ext in IMAGE_EXTENSIONS]
+        names += [str(image_id)] + [f"{image_id}{ext}" for ext in IMAGE_SUFFIXES]
     if img_dir is not None:
         for name in names:
             if os.path.isfile(os.path.join(img_dir, name)):

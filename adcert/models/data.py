@@ -6,6 +6,8 @@ import os
 
 from mmengine.config import Config
 
+from adcert.datasets.writers import IMAGE_SUFFIXES
+
 
 def build_test_dataset(cfg: Config):
     """Build ``cfg.test_dataloader.dataset`` in the current default scope."""
@@ -26,7 +28,6 @@ def load_frame(dataset, index: int) -> dict:
         raise ValueError(f"cannot load frame {index} of the test set: {detail}") from error
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 

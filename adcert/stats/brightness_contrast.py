@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from scipy.optimize import brentq
 
 from adcert.stats._checks import check_probability, check_sigma
+from adcert.stats._rounding import ceil_to, floor_to
 
 
 def attack_divergence(k: float, b: float, sigma_k: float, sigma_b: float) -> float:
@@ -89,16 +90,13 @@ class BrightnessContrastRegion:
         if self.empty:
             return f"{self.transform}: nothing certified"
         if self.eps is not None:
-            low = math.ceil(math.exp(-self.eps) * 1000) / 1000
-            high = math.floor(math.exp(self.eps) * 1000) / 1000
+            low, high = ceil_to(math.exp(-self.eps)), floor_to(math.exp(self.eps))
             return f"contrast in [{low:g}, {high:g}] with brightness ±{self.eps:g}"
         k, b = self.k_radius / math.sqrt(2), self.b_radius / math.sqrt(2)  # inscribed square
-        low, high = math.ceil(math.exp(-k) * 1000) / 1000, math.floor(math.exp(k) * 1000) / 1000
-        k_axis = math.floor(self.k_radius * 1e4) / 1e4
-        b_axis = math.floor(self.b_radius * 1e4) / 1e4
+        low, high = ceil_to(math.exp(-k)), floor_to(math.exp(k))
+        k_axis, b_axis = floor_to(self.k_radius, 4), floor_to(self.b_radius, 4)
         return (f"contrast e^k and brightness b with (k/{k_axis:g})² + (b/{b_axis:g})² < 1, "
-                f"e.g. contrast in ({low:g}, {high:g}) with brightness "
-                f"±{math.floor(b * 1000) / 1000:g}")
+                f"e.g. contrast in ({low:g}, {high:g}) with brightness ±{floor_to(b):g}")
 
     def to_record(self) -> dict:
         return {"transform": self.transform, "k_radius": self.k_radius,

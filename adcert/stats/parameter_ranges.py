@@ -24,6 +24,7 @@ from scipy.stats import norm
 
 from adcert.stats import brightness_contrast
 from adcert.stats._checks import check_probability, check_sigma
+from adcert.stats._rounding import ceil_to, floor_to
 from adcert.stats.radii import cohen_radius, gamma_interval
 
 TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma", "brightness_contrast")
@@ -61,7 +62,7 @@ class ParameterRange:
         than was certified."""
         if self.empty:
             return f"{self.transform}: nothing certified"
-        low, high = math.ceil(self.low * 1000) / 1000, math.floor(self.high * 1000) / 1000
+        low, high = ceil_to(self.low), floor_to(self.high)
         if self.transform == "gaussian":
             return f"any l2 pixel perturbation of norm < {high:g} on the [0,1] scale"
         if self.transform == "brightness":
