@@ -4,10 +4,11 @@ optionally under Gaussian noise — the numbers behind the demo models' README t
     python tools/test.py CONFIG CHECKPOINT [--noise-sigma S] [--work-dir DIR] [--seed S]
 
 ``--noise-sigma`` inserts RandomGaussianNoise (σ on the [0, 1] scale) after the test
-pipeline's resize, as certification does.
+pipeline's resize, as certification does. The last line printed is ``metrics: {json}``.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -37,7 +38,8 @@ def main(argv=None) -> int:
         if resize is None:
             raise ValueError("the test pipeline has no Resize step to add noise after")
         pipeline.insert(resize + 1, dict(type="RandomGaussianNoise", sigma=args.noise_sigma))
-        cfg.custom_imports = dict(imports=["adcert.noise.transforms"],
+        imports = list(cfg.get("custom_imports", {}).get("imports", []))
+        cfg.custom_imports = dict(imports=imports + ["adcert.noise.transforms"],
                                   allow_failed_imports=False)
     name = os.path.splitext(os.path.basename(args.config))[0]
     cfg.work_dir = args.work_dir or os.path.join("work_dirs", name + "_test")
@@ -45,7 +47,8 @@ def main(argv=None) -> int:
     cfg.randomness = dict(seed=args.seed)
     for key in ("train_dataloader", "train_cfg", "optim_wrapper", "param_scheduler"):
         cfg.pop(key, None)  # testing only: no train data needed on disk
-    Runner.from_cfg(cfg).test()
+    metrics = Runner.from_cfg(cfg).test()
+    print("metrics: " + json.dumps({k: float(v) for k, v in metrics.items()}))
     return 0
 
 
