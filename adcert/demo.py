@@ -3,7 +3,7 @@ noise-trained demo models, certification, drawings and a video — offline, on a
 
 Steps (each one the tool a user would run by hand, so the demo shows the real commands):
 1. ``tools/make_demo_data.py``: the demo val split and a frame sequence (deterministic);
-2. ``tools/certify_det.py``: RTMDet-tiny, median smoothing, on the first val frames;
+2. ``tools/certify_det.py``: RTMDet on MobileNetV2, median smoothing, on the first val frames;
 3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
 4. both tools on the sequence, then ``tools/visualize.py --video`` for each.
 Certificates are about the smoothed models, never the base models' raw outputs.
@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DET_CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_tiny_demo.py")
+DET_CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_mnv2_demo.py")
 SEG_CONFIG = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
 CHECKPOINTS = os.path.join(REPO, "data", "demo", "checkpoints")
-DET_CHECKPOINT = os.path.join(CHECKPOINTS, "rtmdet_tiny_demo.pth")
+DET_CHECKPOINT = os.path.join(CHECKPOINTS, "rtmdet_mnv2_demo.pth")
 SEG_CHECKPOINT = os.path.join(CHECKPOINTS, "fpn_mnv2_demo.pth")
 
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 OUT=${1:-work_dirs/numbers}; DET_FRAMES=${2:-30}; SEG_FRAMES=${3:-20}
 PY=${PYTHON:-.venv/bin/python}
-DET="configs/demo/rtmdet_tiny_demo.py data/demo/checkpoints/rtmdet_tiny_demo.pth"
+DET="configs/demo/rtmdet_mnv2_demo.py data/demo/checkpoints/rtmdet_mnv2_demo.pth"
 SEG="configs/demo/fpn_mnv2_demo.py data/demo/checkpoints/fpn_mnv2_demo.pth"
 for eps in 0.1 0.25 0.36; do
     $PY tools/certify_det.py $DET --work-dir "$OUT/det_l2_eps$eps" --sigma 0.25 --eps $eps \

@@ -10,7 +10,7 @@ from adcert.datasets import write_split  # noqa: E402
 
 from ..helpers import REPO, tiny_demo_run  # noqa: E402
 
-CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_tiny_demo.py")
+CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_mnv2_demo.py")
 
 
 @pytest.fixture(scope="module")

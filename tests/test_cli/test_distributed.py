@@ -13,8 +13,8 @@ from adcert.datasets import write_split  # noqa: E402
 
 from ..helpers import REPO  # noqa: E402
 
-CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_tiny_demo.py")
-CHECKPOINT = os.path.join(REPO, "data", "demo", "checkpoints", "rtmdet_tiny_demo.pth")
+CONFIG = os.path.join(REPO, "configs", "demo", "rtmdet_mnv2_demo.py")
+CHECKPOINT = os.path.join(REPO, "data", "demo", "checkpoints", "rtmdet_mnv2_demo.pth")
 SCRIPT = os.path.join(REPO, "tools", "dist_certify.sh")
 
 

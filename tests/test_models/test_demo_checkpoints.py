@@ -16,7 +16,7 @@ from ..helpers import REPO
 
 CHECKPOINTS = os.path.join(REPO, "data", "demo", "checkpoints")
 DEMO = {
-    "mmdet": ("rtmdet_tiny_demo.py", "rtmdet_tiny_demo.pth"),
+    "mmdet": ("rtmdet_mnv2_demo.py", "rtmdet_mnv2_demo.pth"),
     "mmseg": ("fpn_mnv2_demo.py", "fpn_mnv2_demo.pth"),
 }
 
