@@ -35,13 +35,10 @@ _ROLES_EXPANDED = {0: ("expand", "conv"), 1: ("expand", "bn"),
                    6: ("linear", "conv"), 7: ("linear", "bn")}
 _MMDET_NAMES = {"expand": "expand_conv", "depthwise": "depthwise_conv",
                 "linear": "linear_conv"}
-
-
-def _block_names() -> list[str]:
-    """``layer{stage}.{block}`` for torchvision's features.1 … features.17, in order."""
-    return [f"layer{stage}.{block}"
-            for stage, count in enumerate(BLOCKS_PER_STAGE, start=1)
-            for block in range(count)]
+# ``layer{stage}.{block}`` for torchvision's features.1 … features.17, in order.
+_BLOCK_NAMES = tuple(f"layer{stage}.{block}"
+                     for stage, count in enumerate(BLOCKS_PER_STAGE, start=1)
+                     for block in range(count))
 
 
 def _mm_key(key: str, layout: str) -> str | None:
@@ -59,7 +56,7 @@ def _mm_key(key: str, layout: str) -> str | None:
         return f"{name}.{'conv' if inner == 0 else 'bn'}.{tensor}"
     roles = _ROLES_EXPAND_1 if feature == 1 else _ROLES_EXPANDED
     role, part = roles[inner]
-    block = _block_names()[feature - 1]
+    block = _BLOCK_NAMES[feature - 1]
     if layout == "mmdet":
         return f"{block}.{_MMDET_NAMES[role]}.{part}.{tensor}"
     position = (["depthwise", "linear"] if feature == 1
