@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from scipy.optimize import brentq
+from scipy.special import rel_entr
 
 from adcert.stats._checks import check_probability, check_sigma
 from adcert.stats._rounding import ceil_to, floor_to
@@ -34,11 +35,7 @@ def attack_divergence(k: float, b: float, sigma_k: float, sigma_b: float) -> flo
 
 def bernoulli_kl(q: float, p: float) -> float:
     """kl(q ‖ p) between Bernoulli(q) and Bernoulli(p), in nats."""
-    total = 0.0
-    for a, b in ((q, p), (1.0 - q, 1.0 - p)):
-        if a > 0:
-            total += math.inf if b <= 0 else a * math.log(a / b)
-    return total
+    return float(rel_entr(q, p) + rel_entr(1.0 - q, 1.0 - p))
 
 
 def divergence_levels(p: float, budget: float) -> tuple[float, float]:
