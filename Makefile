@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.adcert-installed
 WORK_DIR ?= work_dirs/demo
 
-.PHONY: setup demo test lint clean-venv
+.PHONY: setup demo test soundness lint clean-venv
 
 setup: $(INSTALLED)
 
@@ -26,6 +26,11 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+# The whole soundness suite (the fast subset also runs in `make test`); each check prints
+# its wrong-certificate rate, ADCERT_SOUNDNESS_LOG=FILE collects them as JSON lines.
+soundness: $(INSTALLED)
+	$(PY) -m pytest tests/soundness -m "not slow" -s
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
