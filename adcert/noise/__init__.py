@@ -3,14 +3,22 @@
 ``seeding`` needs no torch; the samplers do, and load it on first use.
 """
 
-from adcert.noise.seeding import image_generator, image_seed, new_run_seed
+from adcert.noise.seeding import (
+    NOISE_GENERATOR,
+    NoiseStream,
+    image_generator,
+    new_run_seed,
+    noise_provenance,
+    seed_entropy,
+)
 
 _LAZY = {"GaussianNoise": "gaussian", "perturbed_batches": "gaussian",
          "Brightness": "photometric", "Contrast": "photometric", "Gamma": "photometric",
          "BrightnessContrast": "photometric",
          "make_perturbation": "photometric"}
 
-__all__ = ["image_generator", "image_seed", "new_run_seed", *_LAZY]
+__all__ = ["NOISE_GENERATOR", "NoiseStream", "image_generator", "new_run_seed",
+           "noise_provenance", "seed_entropy", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
 
+from adcert.noise.seeding import NoiseStream
 from adcert.stats._checks import check_sigma
 
 
@@ -14,8 +16,11 @@ from adcert.stats._checks import check_sigma
 class GaussianNoise:
     """x ↦ x + δ, δ ~ N(0, σ² I), per sample, on RGB values in [0, 1] (no clipping).
 
-    Clipping would change the noise distribution the certificate assumes, so none is
-    done; models see values slightly outside [0, 1].
+    δ is σ times float64 standard normals with the Gaussian's own tails
+    (:class:`~adcert.noise.seeding.NoiseStream`); x + δ is formed in float64 and rounded
+    once to ``x.dtype``, so each float32 value the model sees lies within 2⁻²⁴·|x + δ| of
+    the exact sum (docs/noise.md). Clipping would change the noise distribution the
+    certificate assumes, so none is done; models see values slightly outside [0, 1].
     """
 
     sigma: float
@@ -23,27 +28,42 @@ class GaussianNoise:
     def __post_init__(self) -> None:
         check_sigma(self.sigma)
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return x + self.sigma * noise
+    def __call__(self, x: torch.Tensor, stream: NoiseStream) -> torch.Tensor:
+        z = stream.normal(x.shape, x.device, torch.float64)
+        # In place and as two separate ops (no fused multiply-add), so CPU and GPU round
+        # alike and the copies agree bit for bit across devices.
+        return z.mul_(self.sigma).add_(x.to(torch.float64)).to(x.dtype)
 
 
 def perturbed_batches(
     x: torch.Tensor,
     num: int,
     batch_size: int,
-    perturbation: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
-    generator: torch.Generator,
+    perturbation: Callable[[torch.Tensor, NoiseStream], torch.Tensor],
+    stream: NoiseStream,
 ) -> Iterator[torch.Tensor]:
     """Yield ``num`` perturbed copies of one input ``x`` in batches of ≤ ``batch_size``.
 
-    Each copy draws from ``generator`` in turn, so the copies are the same whatever the
-    batch size.
+    Each copy draws from ``stream`` in turn, so the copies are the same whatever the batch
+    size. The next batch is drawn in a background thread while the caller works on the
+    current one (numpy and torch release the GIL); a caller that stops early leaves the
+    stream up to one batch further on.
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
-    done = 0
-    while done < num:
-        size = min(int(batch_size), num - done)
-        yield torch.stack([perturbation(x, generator) for _ in range(size)])
-        done += size
+    sizes = [min(int(batch_size), num - start) for start in range(0, num, int(batch_size))]
+    if not sizes:
+        return
+    grad = torch.is_grad_enabled()  # grad mode is per thread: carry the caller's over
+
+    def draw(size: int) -> torch.Tensor:
+        with torch.set_grad_enabled(grad):
+            return torch.stack([perturbation(x, stream) for _ in range(size)])
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adcert-noise") as pool:
+        pending = pool.submit(draw, sizes[0])
+        for size in sizes[1:]:
+            batch = pending.result()
+            pending = pool.submit(draw, size)
+            yield batch
+        yield pending.result()

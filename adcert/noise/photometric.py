@@ -1,7 +1,9 @@
 """Camera-effect perturbations of a whole frame in model-input space (RGB in [0, 1]).
 
-One parameter per noisy copy, drawn from the per-image generator, applied to every
-pixel (CERTIFICATION_MATH.md §5). No clipping to [0, 1] after a transform: clipping would
+One parameter per noisy copy, drawn in float64 from the frame's
+:class:`~adcert.noise.seeding.NoiseStream` (tails of the law itself, docs/noise.md),
+applied to every pixel in float64 and rounded once to the frame's dtype
+(CERTIFICATION_MATH.md §5). No clipping to [0, 1] after a transform: clipping would
 break resolvability (φ(φ(x, a), b) = φ(x, a ∘ b)), on which the certified parameter
 ranges rest. The certificate is therefore about the unclipped transform — the one
 :meth:`apply` performs and a user should apply to test it; a camera that saturates
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from adcert.noise.gaussian import GaussianNoise
+from adcert.noise.seeding import NoiseStream
 from adcert.stats._checks import check_sigma
 from adcert.stats.parameter_ranges import check_transform
 
@@ -31,12 +34,13 @@ class _FrameTransform:
     def apply(self, x, theta: float):
         raise NotImplementedError
 
-    def draw(self, generator: torch.Generator) -> float:
-        """One parameter θ ~ N(0, σ²) (the additive families)."""
-        return self.sigma * float(torch.randn((), generator=generator, device=generator.device))
+    def draw(self, stream: NoiseStream) -> float:
+        """One parameter θ ~ N(0, σ²) (the additive families), a float64 normal."""
+        return self.sigma * float(stream.normal_scalars(1)[0])
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return self.apply(x, self.draw(generator))
+    def __call__(self, x: torch.Tensor, stream: NoiseStream) -> torch.Tensor:
+        # Applied in float64, rounded once: the model sees φ(x, θ) to within 2⁻²⁴·|φ(x, θ)|.
+        return self.apply(x.to(torch.float64), self.draw(stream)).to(x.dtype)
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,13 @@ class Gamma(_FrameTransform):
             raise ValueError(f"gamma must be positive, got {theta}")
         return x**theta
 
-    def draw(self, generator: torch.Generator) -> float:
-        # Inverse CDF of Rayleigh(σ); 1 − U lies in (0, 1], so the log is finite.
-        u = float(torch.rand((), generator=generator, device=generator.device))
-        return self.sigma * math.sqrt(-2.0 * math.log1p(-u)) or self.sigma * 1e-12
+    def draw(self, stream: NoiseStream) -> float:
+        """One γ ~ Rayleigh(σ) in float64, tails included (not an inverse CDF of float32
+        uniforms, which stops at 5.77σ)."""
+        gamma = 0.0
+        while gamma <= 0.0:  # an exact 0 has probability 0 under the law: draw again
+            gamma = float(stream.rayleigh(self.sigma))
+        return gamma
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,9 @@ class BrightnessContrast(_FrameTransform):
         k, b = theta
         return x * math.exp(k) + b
 
-    def draw(self, generator: torch.Generator) -> tuple[float, float]:
-        k, b = torch.randn(2, generator=generator, device=generator.device).tolist()
+    def draw(self, stream: NoiseStream) -> tuple[float, float]:
+        """(k, b), two independent float64 N(0, σ²) draws, k first."""
+        k, b = stream.normal_scalars(2).tolist()
         return self.sigma * k, self.sigma * b
 
 

@@ -1,4 +1,5 @@
-"""Camera-effect samplers: one parameter per copy, the right law, resolvable, seeded."""
+"""Camera-effect samplers: one parameter per copy, the right law with its tails, resolvable,
+seeded, applied with one rounding."""
 
 import math
 
@@ -9,6 +10,12 @@ from scipy.stats import kstest, norm, rayleigh
 
 from adcert.noise import Brightness, Contrast, Gamma, image_generator, make_perturbation
 from adcert.noise.gaussian import GaussianNoise, perturbed_batches
+
+# Inverse-CDF Rayleigh from float32 uniforms (torch.rand) stops at σ·√(48 ln 2) ≈ 5.768σ.
+INVERSE_CDF_FLOAT32_LIMIT = math.sqrt(48 * math.log(2))
+# A frame (run seed 0) whose Gamma(σ = 1) draws exceed 5.8 within the first 3142 copies:
+# found by trying ids "tail-0", "tail-1", … (the law puts 4.9e-8 beyond 5.8 per draw).
+GAMMA_TAIL_FRAME, GAMMA_TAIL_COPIES = "tail-7644", 3142
 
 
 def _generator(seed=0):
@@ -81,3 +88,20 @@ def test_brightness_contrast_draws_two_independent_normals():
     assert abs(np.corrcoef(draws.T)[0, 1]) < 0.08
     x = torch.rand(3, 2, 2)
     assert torch.allclose(family.apply(x, (math.log(2), 0.1)), 2 * x + 0.1)
+
+
+def test_gamma_draws_reach_beyond_the_float32_inverse_cdf():
+    stream = image_generator(0, GAMMA_TAIL_FRAME)
+    largest = max(Gamma(1.0).draw(stream) for _ in range(GAMMA_TAIL_COPIES))
+    assert largest > 5.8 > INVERSE_CDF_FLOAT32_LIMIT
+
+
+@pytest.mark.parametrize("transform", ["brightness", "contrast", "gamma",
+                                       "brightness_contrast"])
+def test_transforms_are_applied_in_float64_and_rounded_once(transform):
+    x = torch.rand(3, 16, 16)
+    family = make_perturbation(transform, 0.5)
+    noisy = family(x, _generator(4))
+    theta = family.draw(_generator(4))
+    assert noisy.dtype == torch.float32
+    assert torch.equal(noisy, family.apply(x.double(), theta).float())
