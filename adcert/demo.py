@@ -5,15 +5,17 @@ Steps (each one the tool a user would run by hand, so the demo shows the real co
 1. ``tools/make_demo_data.py``: the demo val split and a frame sequence (deterministic);
 2. ``tools/certify_det.py``: RTMDet on MobileNetV2, median smoothing, on the first val frames;
 3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
-4. both tools on the sequence, then ``tools/visualize.py --video`` for each.
+4. both tools on the sequence, then ``tools/visualize.py --video`` on each run (class
+   names and colours from the run's summary).
 Certificates are about the smoothed models, never the base models' raw outputs.
 """
 
 from __future__ import annotations
 
+import glob
 import os
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +35,8 @@ class DemoSettings:
     seed: int | None = None  # run seed; OS entropy when None
 
 
-def _run(step: str, main, argv: list[str]) -> None:
+def _run(step: str, main: Callable[[list[str]], int], argv: list[str]) -> None:
+    """Print the step and its command line, run it, and raise if it fails."""
     start = time.perf_counter()
     print(f"\n== {step}\n   {' '.join(argv)}", flush=True)
     status = main(argv)
@@ -42,19 +45,25 @@ def _run(step: str, main, argv: list[str]) -> None:
     print(f"   ({time.perf_counter() - start:.0f} s)", flush=True)
 
 
+def latest_run(work_dir: str) -> str:
+    """The newest finished run folder (``<work_dir>/<timestamp>/`` with a summary)."""
+    runs = sorted(glob.glob(os.path.join(glob.escape(work_dir), "*", "summary.json")))
+    if not runs:
+        raise FileNotFoundError(f"no finished run under {work_dir}")
+    return os.path.dirname(runs[-1])
+
+
 def run_demo(s: DemoSettings) -> None:
     """Run every step; raises on the first failing one (its own error already printed)."""
     from adcert.cli import certify_det, certify_seg, visualize
-
-    sys.path.insert(0, os.path.join(REPO, "tools"))
-    import make_demo_data
+    from adcert.datasets import demo_data
 
     for path in (DET_CHECKPOINT, SEG_CHECKPOINT):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"demo checkpoint missing: {path}")
     seed = [] if s.seed is None else ["--seed", str(s.seed)]
     root = s.data_root.rstrip("/") + "/"
-    _run("generate the demo scenes", make_demo_data.main,
+    _run("generate the demo scenes", demo_data.main,
          ["--out", s.data_root, "--train", "0", "--val", "60", "--sequence", str(s.sequence)])
     det_dir, seg_dir = os.path.join(s.work_dir, "det"), os.path.join(s.work_dir, "seg")
     _run("certify the detector (median smoothing, sort-and-bin)", certify_det.cli,
@@ -66,24 +75,22 @@ def run_demo(s: DemoSettings) -> None:
           "--show-dir", os.path.join(seg_dir, "show"), *seed,
           "--cfg-options", f"test_dataloader.dataset.data_root={root}"])
     video_dir = os.path.join(s.work_dir, "video")
-    det_out = os.path.join(video_dir, "det_sequence_results.jsonl")
     _run("certify the detector on the frame sequence", certify_det.cli,
-         [DET_CONFIG, DET_CHECKPOINT, "--work-dir", os.path.join(video_dir, "det"),
-          "--out", det_out, *seed, "--cfg-options", f"test_dataloader.dataset.data_root={root}",
+         [DET_CONFIG, DET_CHECKPOINT, "--work-dir", os.path.join(video_dir, "det"), *seed,
+          "--cfg-options", f"test_dataloader.dataset.data_root={root}",
           "test_dataloader.dataset.ann_file=annotations/sequence_demo.json",
           "test_dataloader.dataset.data_prefix.img=sequences/demo/"])
-    seg_out = os.path.join(video_dir, "seg_sequence_results.jsonl")
     _run("certify the segmenter on the frame sequence", certify_seg.cli,
-         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(video_dir, "seg"),
-          "--out", seg_out, *seed, "--cfg-options", f"test_dataloader.dataset.data_root={root}",
+         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(video_dir, "seg"), *seed,
+          "--cfg-options", f"test_dataloader.dataset.data_root={root}",
           "test_dataloader.dataset.data_prefix.img_path=sequences/demo",
           "test_dataloader.dataset.data_prefix.seg_map_path=sequences_gtFine/demo",
           "test_dataloader.dataset.img_suffix=.png"])
-    for task, out, classes in (("det", det_out, "demo-det"), ("seg", seg_out, "cityscapes")):
+    for task in ("det", "seg"):
+        results = os.path.join(latest_run(os.path.join(video_dir, task)), "results.jsonl")
         _run(f"render the {task} sequence video", visualize.cli,
-             [out, "--out-dir", os.path.join(video_dir, f"{task}_frames"), "--classes",
-              classes, "--video", os.path.join(video_dir, f"{task}_sequence.mp4"),
-              "--fps", "8"])
+             [results, "--out-dir", os.path.join(video_dir, f"{task}_frames"),
+              "--video", os.path.join(video_dir, f"{task}_sequence.mp4"), "--fps", "8"])
     print(f"\ndemo outputs under {s.work_dir}/: det/ and seg/ (results.jsonl, summary.json, "
           f"show/ drawings), video/det_sequence.mp4 (certified objects per frame) and "
           f"video/seg_sequence.mp4")

@@ -8,8 +8,8 @@ import os
 import sys
 
 from adcert.cli.common import run_main
-from adcert.cli.visualize import load_records
 from adcert.report.plots import plot_certified_fraction
+from adcert.vis.render import load_records
 
 
 def main(argv=None) -> int:

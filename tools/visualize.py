@@ -1,7 +1,10 @@
-"""Draw certified boxes / label maps from a results.jsonl (see adcert.cli.visualize).
+"""Draw a finished certify run's boxes / label maps over its frames (adcert.cli.visualize).
 
-    python tools/visualize.py RESULTS_JSONL --out-dir DIR [--img-dir DIR] [--classes a,b,c]
-        [--video OUT.mp4] [--fps 10] [--panel]
+    python tools/visualize.py RESULTS_JSONL --out-dir DIR [--img-dir DIR] [--panel]
+        [--video OUT.mp4] [--fps 10] [--summary SUMMARY_JSON] [--classes a,b,c]
+
+Class names and colours come from the run's summary.json beside RESULTS_JSONL. Installed
+as the console command ``adcert-visualize``.
 """
 
 import sys

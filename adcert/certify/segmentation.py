@@ -15,13 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adcert import ABSTAIN_PIXEL
 from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
 from adcert.stats._checks import check_alpha, check_sigma
 from adcert.stats.parameter_ranges import Region, certified_range, check_transform
-
-# Label of a pixel that abstains: the ignore index of mmseg / Cityscapes, so certified
-# maps can be scored with the usual tools and abstentions drop out of accuracy.
-ABSTAIN_PIXEL = 255
 
 CORRECTIONS = {"holm": holm, "bonferroni": bonferroni}
 

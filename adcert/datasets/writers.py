@@ -36,12 +36,11 @@ import cv2
 
 from adcert.datasets.labels import CATEGORY_IDS, DETECTION_CLASSES
 from adcert.datasets.scenes import Scene, derive_seed, generate_scene
+from adcert.vis.video import IMAGE_SUFFIXES  # noqa: F401 (old home; use adcert.vis.video)
 
 CITY = "synthtown"
 IMG_SUFFIX = "_leftImg8bit.png"
 SEG_SUFFIX = "_gtFine_labelTrainIds.png"
-# Frame files adcert reads from a folder (--images, tools/visualize.py --img-dir).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SUPER = {"car": "vehicle", "person": "human", "rider": "human", "traffic sign": "object"}
 

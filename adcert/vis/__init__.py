@@ -1,11 +1,14 @@
 """Drawing certificates over driving scenes: boxes, label maps, captions, panels, video.
 
-Every drawing shows what the *smoothed* model is certified to do (median-smoothed boxes,
-τ-abstain label maps); the base model's clean predictions, when drawn, carry no
-certificate. Needs numpy and OpenCV only (no torch, mmdet or mmseg). All output is
-deterministic: the same inputs give byte-identical arrays.
+``render`` draws a whole run (its records, over their frames); ``boxes``, ``masks`` and
+``caption`` draw one frame; ``video`` finds, reads and writes frame and video files;
+``palette`` holds the colours. Every drawing shows what the *smoothed* model is certified
+to do (median-smoothed boxes, τ-abstain label maps); the base model's clean predictions,
+when drawn, carry no certificate. Needs numpy and OpenCV only (no torch, mmdet or
+mmseg). All output is deterministic: the same inputs give byte-identical arrays.
 """
 
+from adcert import ABSTAIN_PIXEL
 from adcert.vis.boxes import (
     certified_object_count,
     detection_caption,
@@ -29,23 +32,33 @@ from adcert.vis.masks import (
 )
 from adcert.vis.palette import (
     ABSTAIN_BASE,
-    ABSTAIN_PIXEL,
     ABSTAIN_STRIPE,
-    CITYSCAPES_PALETTE,
     DETECTION_PALETTE,
     class_colour,
     generated_colour,
-    segmentation_palette,
+    palette_from_meta,
 )
-from adcert.vis.video import read_video_frames, stamp_status, write_video
+from adcert.vis.render import load_records, load_summary, record_kind, render_records
+from adcert.vis.video import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    extract_video_frames,
+    image_paths,
+    is_video,
+    read_frame,
+    read_video_frames,
+    stamp_status,
+    write_video,
+)
 
 __all__ = [
     "ABSTAIN_BASE",
     "ABSTAIN_PIXEL",
     "ABSTAIN_STRIPE",
-    "CITYSCAPES_PALETTE",
     "DETECTION_PALETTE",
     "GUARANTEE_LINE",
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
     "abstain_rate",
     "add_caption",
     "caption_bar",
@@ -60,14 +73,22 @@ __all__ = [
     "draw_detection_record",
     "draw_dotted_line",
     "draw_segmentation_record",
+    "extract_video_frames",
     "generated_colour",
+    "image_paths",
+    "is_video",
     "load_label_map",
+    "load_records",
+    "load_summary",
     "overlay_labels",
+    "palette_from_meta",
     "parse_boxes",
+    "read_frame",
     "read_video_frames",
     "record_abstain_rate",
+    "record_kind",
+    "render_records",
     "segmentation_caption",
-    "segmentation_palette",
     "side_by_side",
     "stamp_status",
     "write_video",

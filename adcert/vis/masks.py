@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from adcert import ABSTAIN_PIXEL
 from adcert.vis.caption import (
     GUARANTEE_LINE,
     Swatch,
@@ -24,13 +25,11 @@ from adcert.vis.caption import (
 )
 from adcert.vis.palette import (
     ABSTAIN_BASE,
-    ABSTAIN_PIXEL,
     ABSTAIN_STRIPE,
     BGR,
     class_colour,
     class_name,
     hatch_mask,
-    segmentation_palette,
 )
 
 
@@ -81,11 +80,13 @@ def _class_colours(labels: np.ndarray, palette: Sequence[BGR]) -> np.ndarray:
 def overlay_labels(image: np.ndarray, labels: np.ndarray,
                    palette: Sequence[BGR] | None = None, alpha: float = 0.5) -> np.ndarray:
     """A copy of ``image`` with ``labels`` blended in class colours (weight ``alpha``) and
-    abstained pixels (255) drawn as the grey hatch. Ids without a palette entry get a
-    generated colour. The map is resized (nearest) to the frame if their sizes differ."""
+    abstained pixels (255) drawn as the grey hatch. ``palette`` is BGR by class id (e.g.
+    :func:`adcert.vis.palette.palette_from_meta` of the run's ``dataset_meta``); ids
+    without an entry get a generated colour. The map is resized (nearest) to the frame if
+    their sizes differ."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    palette = segmentation_palette(None) if palette is None else palette
+    palette = () if palette is None else palette
     frame = as_bgr_image(image)
     height, width = frame.shape[:2]
     labels = _fit_to(check_label_map(labels), height, width)
@@ -110,6 +111,7 @@ def colourize_labels(labels: np.ndarray, palette: Sequence[BGR] | None = None) -
 
 
 def abstain_rate(labels: np.ndarray) -> float:
+    """Fraction of the map's pixels that abstain."""
     labels = check_label_map(labels)
     return float(np.mean(labels == ABSTAIN_PIXEL)) if labels.size else 0.0
 
@@ -144,7 +146,7 @@ def draw_segmentation_record(image: np.ndarray, labels: np.ndarray, record: Mapp
     abstentions hatched; see :func:`overlay_labels`) and, below it, a caption bar: method,
     sigma, certified radius, n, alpha, transform, abstain rate, the colours of the classes
     present, and that the certificates hold for the smoothed model."""
-    palette = segmentation_palette(classes) if palette is None else palette
+    palette = () if palette is None else palette
     labels = check_label_map(labels)
     drawn = overlay_labels(image, labels, palette, alpha)
     if not caption:
@@ -161,5 +163,4 @@ def draw_clean_mask(image: np.ndarray, labels: np.ndarray,
                     palette: Sequence[BGR] | None = None, alpha: float = 0.5) -> np.ndarray:
     """The frame with the base model's clean label map overlaid in class colours; a clean
     map carries no certificate (only the smoothed model's certified map does)."""
-    palette = segmentation_palette(classes) if palette is None else palette
     return overlay_labels(image, labels, palette, alpha)

@@ -1,4 +1,9 @@
-"""Colours for classes and for abstention, all BGR (OpenCV order), all deterministic."""
+"""Colours for classes and for abstention, all BGR (OpenCV order), all deterministic.
+
+Class colours come from the run: the palette of the model's ``dataset_meta`` (RGB, as
+OpenMMLab stores it; :func:`palette_from_meta` converts it) when it gives one colour per
+class, else the project's own box colours or colours generated from the class id.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adcert.datasets.labels import CITYSCAPES_CLASSES
-
 BGR = tuple[int, int, int]
-
-# Same value as adcert.certify.segmentation.ABSTAIN_PIXEL; kept here so that drawing
-# does not import the statistics core (scipy).
-ABSTAIN_PIXEL = 255
 
 # Abstained pixels: light stripes over a darkened greyscale copy of the frame. Both are
 # pure greys, and no generated class colour is grey, so the hatch cannot pass for a class.
@@ -28,8 +27,8 @@ OUTLINE: BGR = (20, 20, 20)
 CAPTION_BACKGROUND: BGR = (32, 32, 32)
 CAPTION_TEXT: BGR = (235, 235, 235)
 
-# Saturated box colours, one per class id (car, person, rider, traffic sign first for the
-# demo classes); ids beyond the list get generated_colour.
+# Saturated box colours by class id, for runs whose dataset_meta has no usable palette;
+# ids beyond the list get generated_colour.
 DETECTION_PALETTE: tuple[BGR, ...] = (
     (0, 165, 255),  # orange
     (255, 0, 255),  # magenta
@@ -40,15 +39,6 @@ DETECTION_PALETTE: tuple[BGR, ...] = (
     (128, 0, 255),  # pink-red
     (255, 0, 128),  # violet
 )
-
-# Cityscapes' official trainId colours, converted from RGB to BGR.
-_CITYSCAPES_RGB: tuple[BGR, ...] = (
-    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
-    (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
-    (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70),
-    (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32),
-)
-CITYSCAPES_PALETTE: tuple[BGR, ...] = tuple((b, g, r) for r, g, b in _CITYSCAPES_RGB)
 
 
 def generated_colour(class_id: int) -> BGR:
@@ -71,15 +61,26 @@ def class_colour(class_id: int, palette: Sequence[BGR] | None = None) -> BGR:
     return generated_colour(class_id)
 
 
-def segmentation_palette(classes: Sequence[str] | None) -> tuple[BGR, ...]:
-    """Cityscapes colours for the Cityscapes classes, or when no names are given (the
-    project's segmenters predict trainIds); otherwise none, so every id is generated."""
-    if classes is None or tuple(classes) == CITYSCAPES_CLASSES:
-        return CITYSCAPES_PALETTE
-    return ()
+def palette_from_meta(palette: Sequence[Sequence[int]] | None,
+                      classes: Sequence[str] | None = None) -> tuple[BGR, ...] | None:
+    """A ``dataset_meta['palette']`` (RGB triples) as BGR colours, or None when there is
+    none or, with ``classes`` given, when it does not hold exactly one colour per class
+    (e.g. mmdet's 80 COCO colours kept beside a config's own four classes)."""
+    if not palette:
+        return None
+    if classes is not None and len(palette) != len(classes):
+        return None
+    colours = []
+    for entry in palette:
+        if len(entry) != 3 or not all(0 <= int(c) <= 255 for c in entry):
+            raise ValueError(f"a palette holds RGB triples in 0..255, got {list(entry)}")
+        r, g, b = (int(c) for c in entry)
+        colours.append((b, g, r))
+    return tuple(colours)
 
 
 def class_name(class_id: int, classes: Sequence[str] | None) -> str:
+    """``classes[class_id]``, or "class <id>" when the run named no such class."""
     if classes is not None and 0 <= class_id < len(classes):
         return str(classes[class_id])
     return f"class {class_id}"

@@ -1,4 +1,9 @@
-"""Drawn frames to a video file and back, and a per-frame status badge."""
+"""Frame and video files: the one module that finds, reads and writes them.
+
+Image folders and videos given to the certify tools (``--images``), frames looked up by
+``tools/visualize.py`` (``--img-dir``), and the videos both write all go through here.
+Needs numpy and OpenCV only.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,33 @@ import numpy as np
 
 from adcert.vis.caption import as_bgr_image, draw_text_box, font_for_width
 
+# Frame files read from a folder (--images, --img-dir), and the video files read as frames.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 # Container by extension; mp4v plays without extra codecs wherever OpenCV's FFmpeg runs.
 FOURCC_BY_EXTENSION = {".mp4": "mp4v", ".avi": "MJPG"}
 BADGE_BACKGROUND = (0, 0, 0)
+
+
+def is_video(source: str) -> bool:
+    """Whether ``source`` names a video file (by its extension)."""
+    return source.lower().endswith(VIDEO_SUFFIXES)
+
+
+def image_paths(folder: str) -> list[str]:
+    """The image files of ``folder`` (by :data:`IMAGE_SUFFIXES`), sorted by name."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"image folder not found: {folder}")
+    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
+    return [os.path.join(folder, name) for name in names]
+
+
+def read_frame(path: str) -> np.ndarray:
+    """One image file as a BGR uint8 array; an unreadable file is an OSError naming it."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError(f"cannot read frame image {path}")
+    return image
 
 
 def stamp_status(image: np.ndarray, text: str) -> np.ndarray:

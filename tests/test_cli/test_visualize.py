@@ -1,12 +1,14 @@
 import json
 import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from adcert.cli.visualize import cli, main, render_records
-from adcert.vis import read_video_frames
+from adcert.cli.visualize import cli, main
+from adcert.vis import read_video_frames, render_records
 
 from ..test_vis.synthetic import (
     detection_record,
@@ -60,8 +62,8 @@ def seg_results(tmp_path, frames_dir):
 
 def test_detection_frames_panels_and_video(tmp_path, det_results, capsys):
     out, video = tmp_path / "vis", tmp_path / "vis" / "all.mp4"
-    assert cli([det_results, "--out-dir", str(out), "--classes", "demo-det", "--panel",
-                "--video", str(video), "--fps", "5"]) == 0
+    assert cli([det_results, "--out-dir", str(out), "--classes", "car,person,rider,sign",
+                "--panel", "--video", str(video), "--fps", "5"]) == 0
     stdout = capsys.readouterr().out
     assert f"drew 3 frames into {out}" in stdout and f"video: {video}" in stdout
     assert sorted(os.listdir(out)) == [
@@ -90,7 +92,7 @@ def test_records_render_identically_twice(tmp_path, det_results):
 def test_segmentation_frames_found_through_img_dir(tmp_path, seg_results, frames_dir, capsys):
     out = tmp_path / "segvis"
     assert cli([seg_results, "--out-dir", str(out), "--img-dir", str(frames_dir),
-                "--classes", "cityscapes", "--video", str(tmp_path / "seg.avi")]) == 0
+                "--video", str(tmp_path / "seg.avi")]) == 0
     assert sorted(os.listdir(out)) == ["frame_000.png", "frame_001.png"]
     assert len(read_video_frames(str(tmp_path / "seg.avi"))) == 2
     assert "drew 2 frames" in capsys.readouterr().out
@@ -192,30 +194,59 @@ def test_refuses_to_overwrite_an_input_frame(tmp_path, det_results, frames_dir, 
     assert "overwrite its input frame" in error_of(capsys)
 
 
-def test_needs_results_or_certify(tmp_path, capsys):
+def test_needs_results(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--out-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "results" in capsys.readouterr().err
 
 
-def test_certify_needs_config_and_checkpoint(tmp_path, capsys):
-    assert cli(["--certify", "det", "only-config.py", "--out-dir", str(tmp_path)]) == 2
-    assert "CONFIG:CHECKPOINT" in capsys.readouterr().err
+def test_certify_mode_is_gone(tmp_path, det_results, capsys):
+    """Certifying and drawing in one go is the certify tools' --show-dir."""
+    with pytest.raises(SystemExit):
+        main([det_results, "--out-dir", str(tmp_path), "--certify", "det", "a.py:b.pth"])
+    assert "--certify" in capsys.readouterr().err
 
 
-def test_certify_directly_on_an_image_folder(tmp_path, capsys):
-    pytest.importorskip("mmseg")
-    from adcert.datasets import write_split
+# An RGB colour no generated or built-in colour has, to find in the drawings.
+MARKER_RGB = [12, 200, 99]
+MARKER_BGR = (99, 200, 12)
 
-    repo = os.path.join(os.path.dirname(__file__), "..", "..")
-    write_split(str(tmp_path / "data"), "val", [7001, 7002])
-    folder = tmp_path / "data" / "leftImg8bit" / "val" / "synthtown"
-    model = (os.path.join(repo, "configs", "demo", "fpn_mnv2_demo.py") + ":"
-             + os.path.join(repo, "data", "demo", "checkpoints", "fpn_mnv2_demo.pth"))
-    out = tmp_path / "drawn"
-    assert cli(["--certify", "seg", model, "--out-dir", str(out), "--images", str(folder),
-                "--n0", "2", "--n", "4", "--tau", "0.6", "--alpha", "0.1", "--seed", "0"]) == 0
-    assert "drawings: 4 files" in capsys.readouterr().out
-    assert sorted(p.name for p in out.glob("*_panel.png")) == sorted(
-        p.name.replace(".png", "_panel.png") for p in folder.glob("*.png"))
+
+def has_colour(path, bgr) -> bool:
+    return bool(np.any(np.all(cv2.imread(str(path)) == bgr, axis=-1)))
+
+
+def test_class_names_and_colours_come_from_the_run_summary(tmp_path, det_results):
+    run = os.path.dirname(det_results)
+    palette = [MARKER_RGB, [0, 0, 255], [0, 255, 0], [255, 0, 0]]
+    with open(os.path.join(run, "summary.json"), "w") as f:
+        json.dump({"classes": ["car", "person", "rider", "sign"], "palette": palette}, f)
+    assert cli([det_results, "--out-dir", str(tmp_path / "meta")]) == 0
+    assert has_colour(tmp_path / "meta" / "frame_000.png", MARKER_BGR)  # class 0's box
+    # A palette that does not give one colour per class is not used.
+    with open(os.path.join(run, "summary.json"), "w") as f:
+        json.dump({"classes": ["car", "person", "rider", "sign"], "palette": palette[:2]}, f)
+    assert cli([det_results, "--out-dir", str(tmp_path / "own")]) == 0
+    assert not has_colour(tmp_path / "own" / "frame_000.png", MARKER_BGR)
+
+
+def test_summary_named_explicitly(tmp_path, det_results, capsys):
+    summary = tmp_path / "elsewhere.json"
+    summary.write_text(json.dumps({"classes": ["a", "b", "c", "d"], "palette": [
+        MARKER_RGB, [1, 1, 1], [2, 2, 2], [3, 3, 3]]}))
+    assert cli([det_results, "--out-dir", str(tmp_path / "out"), "--summary",
+                str(summary)]) == 0
+    assert has_colour(tmp_path / "out" / "frame_000.png", MARKER_BGR)
+    assert cli([det_results, "--out-dir", str(tmp_path / "out2"), "--summary",
+                str(tmp_path / "none.json")]) == 2
+    assert "run summary not found" in error_of(capsys)
+
+
+def test_drawing_a_run_loads_no_certify_tool_and_no_model():
+    code = ("import sys, adcert.cli.visualize; print(sorted(m for m in sys.modules if m in "
+            "('adcert.cli.certify_det', 'adcert.cli.certify_seg', 'torch', 'mmdet', "
+            "'mmseg')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

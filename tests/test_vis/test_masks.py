@@ -8,7 +8,6 @@ from adcert.vis import (
     ABSTAIN_BASE,
     ABSTAIN_PIXEL,
     ABSTAIN_STRIPE,
-    CITYSCAPES_PALETTE,
     GUARANTEE_LINE,
     class_colour,
     colourize_labels,
@@ -16,6 +15,7 @@ from adcert.vis import (
     generated_colour,
     load_label_map,
     overlay_labels,
+    palette_from_meta,
     segmentation_caption,
 )
 
@@ -26,10 +26,11 @@ def colours_of(image: np.ndarray, mask: np.ndarray) -> set[tuple[int, ...]]:
     return {tuple(int(c) for c in px) for px in image[mask]}
 
 
-def test_abstain_value_matches_the_certifier():
-    from adcert.certify.segmentation import ABSTAIN_PIXEL as CERTIFIER_ABSTAIN
+def test_abstain_value_is_the_one_the_certifier_writes():
+    import adcert
+    from adcert.certify import segmentation
 
-    assert ABSTAIN_PIXEL == CERTIFIER_ABSTAIN
+    assert ABSTAIN_PIXEL == adcert.ABSTAIN_PIXEL == segmentation.ABSTAIN_PIXEL == 255
 
 
 @pytest.mark.parametrize("palette", [None, [(255, 0, 0), (0, 200, 0), (0, 0, 255)]])
@@ -42,7 +43,7 @@ def test_abstained_pixels_never_take_a_class_colour(palette):
     class_colours = colours_of(painted, ~abstain)
     assert class_colours.isdisjoint({ABSTAIN_STRIPE, ABSTAIN_BASE})
     for class_id in np.unique(labels[~abstain]):
-        want = class_colour(int(class_id), CITYSCAPES_PALETTE if palette is None else palette)
+        want = class_colour(int(class_id), palette)
         assert colours_of(painted, labels == class_id) == {want}
 
 
@@ -64,8 +65,26 @@ def test_generated_colours_are_stable_saturated_and_distinct():
     assert colours == [generated_colour(i) for i in range(256)]
     assert all(max(c) - min(c) > 60 for c in colours)  # never a grey like the hatch
     assert len(set(colours)) > 250
-    assert class_colour(40, CITYSCAPES_PALETTE) == generated_colour(40)
-    assert class_colour(13, CITYSCAPES_PALETTE) == CITYSCAPES_PALETTE[13] == (142, 0, 0)
+    palette = [(1, 2, 3)] * 14
+    assert class_colour(40, palette) == class_colour(40) == generated_colour(40)
+    assert class_colour(13, palette) == (1, 2, 3)
+
+
+def test_palette_from_meta_converts_rgb_and_needs_one_colour_per_class():
+    rgb = [[128, 64, 128], [0, 0, 142]]  # Cityscapes' road and car, as dataset_meta has them
+    assert palette_from_meta(rgb) == ((128, 64, 128), (142, 0, 0))
+    assert palette_from_meta(rgb, ["road", "car"]) == ((128, 64, 128), (142, 0, 0))
+    assert palette_from_meta(rgb, ["road", "car", "bus"]) is None  # e.g. COCO's 80 for 4
+    assert palette_from_meta(None) is None and palette_from_meta([]) is None
+    with pytest.raises(ValueError, match="RGB triples"):
+        palette_from_meta([[0, 0, 300]])
+
+
+def test_meta_palette_colours_the_map():
+    labels = label_map()
+    palette = palette_from_meta([[i, 255 - i, 7] for i in range(41)])
+    painted = colourize_labels(labels, palette)
+    assert colours_of(painted, labels == 13) == {(7, 242, 13)}
 
 
 def test_same_input_gives_identical_bytes_and_changes_show():

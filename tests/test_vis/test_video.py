@@ -4,7 +4,15 @@ import cv2
 import numpy as np
 import pytest
 
-from adcert.vis import read_video_frames, stamp_status, write_video
+from adcert.vis import (
+    extract_video_frames,
+    image_paths,
+    is_video,
+    read_frame,
+    read_video_frames,
+    stamp_status,
+    write_video,
+)
 
 from .synthetic import digest, frame
 
@@ -107,3 +115,26 @@ def test_status_badge_only_touches_the_top_left_corner():
     assert changed.any() and rows.max() < 40 and cols.min() >= 4
     assert digest(stamp_status(image, "certified objects: 2 of 3")) == digest(stamped)
     assert digest(stamp_status(image, "certified objects: 3 of 3")) != digest(stamped)
+
+
+def test_frame_files_of_a_folder_are_found_sorted_and_read(tmp_path):
+    for name in ("b.png", "a.JPG", "notes.txt", "c.bmp"):
+        (tmp_path / name).write_bytes(b"")
+    cv2.imwrite(str(tmp_path / "b.png"), frame())
+    assert [os.path.basename(p) for p in image_paths(str(tmp_path))] == ["a.JPG", "b.png",
+                                                                         "c.bmp"]
+    assert digest(read_frame(str(tmp_path / "b.png"))) == digest(frame())
+    with pytest.raises(OSError, match="cannot read frame image"):
+        read_frame(str(tmp_path / "c.bmp"))
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        image_paths(str(tmp_path / "missing"))
+
+
+def test_videos_are_told_by_extension_and_decoded_to_numbered_frames(tmp_path):
+    assert is_video("clip.MP4") and is_video("a/b.mkv") and not is_video("frame.png")
+    video = write_video(grey_frames(3), str(tmp_path / "clip.avi"), fps=5)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    paths = extract_video_frames(video, str(folder), max_frames=2)
+    assert [os.path.basename(p) for p in paths] == ["frame_000000.png", "frame_000001.png"]
+    assert image_paths(str(folder)) == paths
