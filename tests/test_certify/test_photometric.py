@@ -16,7 +16,6 @@ import torch
 from scipy.stats import norm, rayleigh
 
 from adcert import ABSTAIN
-from adcert.certify.classification import certify
 from adcert.certify.detection import certify_boxes
 from adcert.certify.segmentation import (
     ABSTAIN_PIXEL,
@@ -26,6 +25,7 @@ from adcert.certify.segmentation import (
 )
 from adcert.noise import image_generator, make_perturbation
 from adcert.noise.gaussian import perturbed_batches
+from adcert.pipeline.classification import certify_classifier as certify
 from adcert.stats import attack_range, percentile_levels
 
 RAYLEIGH_MEDIAN = math.sqrt(2 * math.log(2))  # of Rayleigh(1)
