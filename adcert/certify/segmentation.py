@@ -1,4 +1,4 @@
-"""SegCertify with τ-abstain (Fischer et al. 2021; CERTIFICATION_MATH.md §4).
+"""SegCertify with τ-abstain (Fischer et al. 2021; docs/certificates.md §4).
 
 Pixel i of the smoothed segmenter keeps class ĉ_i within ℓ2 radius σ Φ⁻¹(τ) wherever
 P(f_i(x + ε) = ĉ_i) > τ, ε ~ N(0, σ²I). The certifier runs in two phases over label maps

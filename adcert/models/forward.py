@@ -1,7 +1,7 @@
 """The one sampling loop over a model: perturbed copies of a frame → predictions.
 
 Perturbations enter after the test pipeline's resize and before the data preprocessor's
-normalization (DESIGN.md): the packed uint8 tensor becomes values in [0, 1], the
+normalization (docs/design.md): the packed uint8 tensor becomes values in [0, 1], the
 perturbation acts there, and the result goes back to the 0–255 float scale the data
 preprocessor expects, without rounding. Radii are therefore ℓ2 norms over the resized
 frame in [0, 1] units. The channel order of the packed tensor is kept (BGR for images

@@ -3,7 +3,7 @@
 One parameter per noisy copy, drawn in float64 from the frame's
 :class:`~adcert.noise.seeding.NoiseStream` (tails of the law itself, docs/noise.md),
 applied to every pixel in float64 and rounded once to the frame's dtype
-(CERTIFICATION_MATH.md §5). No clipping to [0, 1] after a transform: clipping would
+(docs/certificates.md §5). No clipping to [0, 1] after a transform: clipping would
 break resolvability (φ(φ(x, a), b) = φ(x, a ∘ b)), on which the certified parameter
 ranges rest. The certificate is therefore about the unclipped transform — the one
 :meth:`apply` performs and a user should apply to test it; a camera that saturates
