@@ -1,4 +1,7 @@
-"""Pure numpy/scipy statistics behind every certificate (no torch, no OpenMMLab)."""
+"""Pure numpy/scipy/mpmath statistics behind every certificate (no torch, no OpenMMLab).
+
+Every reported radius, range, level and bound is rounded towards the safe side
+(:mod:`adcert.stats._rounding`, docs/certificates.md §6)."""
 
 from adcert.stats.binomial import (
     binom_pvalue_greater,

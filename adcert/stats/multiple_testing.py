@@ -1,10 +1,13 @@
-"""Family-wise error control over many simultaneous tests (CERTIFICATION_MATH.md §2, §4)."""
+"""Family-wise error control over many simultaneous tests (docs/certificates.md §2, §4)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from adcert.stats._checks import check_alpha
+from adcert.stats._rounding import step_down
 
 
 def _as_pvalues(pvalues) -> np.ndarray:
@@ -14,15 +17,27 @@ def _as_pvalues(pvalues) -> np.ndarray:
     return p
 
 
+def _quotients(alpha: float, divisors: np.ndarray) -> np.ndarray:
+    """alpha / k for each k, rounded down: the float quotient where it is exact (k's odd
+    part divides alpha's significand and the quotient is a normal float), else the float
+    below it — so a p-value at or below the threshold is at or below the exact alpha / k
+    (docs/certificates.md §2)."""
+    quotient = alpha / divisors
+    significand = int(math.frexp(alpha)[0] * 2**53)
+    odd = divisors // (divisors & -divisors)
+    exact = (significand % odd == 0) & (quotient >= np.finfo(float).tiny)
+    return np.where(exact, quotient, step_down(quotient))
+
+
 def bonferroni(pvalues, alpha: float) -> np.ndarray:
-    """Reject H0_i where p_i ≤ alpha / m.
+    """Reject H0_i where p_i ≤ alpha / m (the threshold rounded down).
 
     Guarantee: the probability of any false rejection among the m tests is ≤ alpha,
     whatever their dependence. Returns a boolean mask of the input's shape.
     """
     alpha = check_alpha(alpha)
     p = _as_pvalues(pvalues)
-    return p <= alpha / max(p.size, 1)
+    return p <= _quotients(alpha, np.array(max(p.size, 1)))
 
 
 def holm(pvalues, alpha: float) -> np.ndarray:
@@ -30,7 +45,8 @@ def holm(pvalues, alpha: float) -> np.ndarray:
 
     Guarantee: family-wise error rate ≤ alpha under any dependence, and it rejects
     everything Bonferroni rejects. With sorted p-values p_(1) ≤ … ≤ p_(m), it rejects
-    p_(1), …, p_(j−1) where j is the first index with p_(j) > alpha / (m − j + 1).
+    p_(1), …, p_(j−1) where j is the first index with p_(j) > alpha / (m − j + 1)
+    (thresholds rounded down).
     """
     alpha = check_alpha(alpha)
     p = _as_pvalues(pvalues)
@@ -38,7 +54,7 @@ def holm(pvalues, alpha: float) -> np.ndarray:
     if m == 0:
         return np.zeros(p.shape, dtype=bool)
     ordered = np.sort(p, axis=None)
-    passes = ordered <= alpha / (m - np.arange(m))
+    passes = ordered <= _quotients(alpha, m - np.arange(m))
     if passes.all():
         return np.ones(p.shape, dtype=bool)
     first_fail = int(np.argmin(passes))

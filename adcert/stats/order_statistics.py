@@ -1,4 +1,4 @@
-"""Which order statistics bound a percentile of a distribution (CERTIFICATION_MATH.md §2)."""
+"""Which order statistics bound a percentile of a distribution (docs/certificates.md §2)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 from scipy.stats import binom
 
 from adcert.stats._checks import check_alpha, check_probability
+from adcert.stats.binomial import tail_rtol
 
 
 def order_statistic_indices(
@@ -22,7 +23,9 @@ def order_statistic_indices(
       P(y(k_lower) > h_{p_lower}) ≤ alpha; ``0`` means the lower bound is −∞.
 
     Each bound holds on its own at level alpha; correcting for several bounds (per box,
-    per image) is the caller's job.
+    per image) is the caller's job. The tails are compared with alpha·(1 − tail_rtol(n)),
+    so a k qualifies only where its exact tail is ≤ alpha: rounding never moves an index
+    outwards (docs/certificates.md §2).
     """
     n = int(n)
     if n < 1:
@@ -35,6 +38,7 @@ def order_statistic_indices(
     j = np.arange(n)  # j = k − 1 for k = 1 … n
     # Both tails are monotone in j, so the qualifying k form a prefix (lower) or a
     # suffix (upper) of 1 … n and counting them gives the index.
-    k_lower = int(np.count_nonzero(binom.cdf(j, n, p_lower) <= alpha))
-    k_upper = int(np.count_nonzero(binom.sf(j, n, p_upper) > alpha)) + 1
+    level = alpha * (1.0 - tail_rtol(n))
+    k_lower = int(np.count_nonzero(binom.cdf(j, n, p_lower) <= level))
+    k_upper = int(np.count_nonzero(binom.sf(j, n, p_upper) > level)) + 1
     return k_lower, k_upper

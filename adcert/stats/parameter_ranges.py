@@ -1,4 +1,4 @@
-"""Certified ranges of a camera-effect parameter (CERTIFICATION_MATH.md §5).
+"""Certified ranges of a camera-effect parameter (docs/certificates.md §5).
 
 Smoothing over a transform parameter θ instead of pixel noise certifies a *range of
 parameters*: the smoothed prediction at φ(x, θ') equals the one at x for every θ' in the
@@ -16,15 +16,13 @@ its region comes from :mod:`adcert.stats.brightness_contrast`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from adcert.stats import brightness_contrast
 from adcert.stats._checks import check_probability, check_sigma
-from adcert.stats._rounding import ceil_to, floor_to
+from adcert.stats._rounding import MP, ceil_text, float_down, float_up, floor_text
 from adcert.stats.radii import cohen_radius, gamma_interval
 
 TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma", "brightness_contrast")
@@ -59,15 +57,15 @@ class ParameterRange:
 
     def describe(self) -> str:
         """The range in words, rounded inwards to 3 decimals so the text never claims more
-        than was certified."""
+        than was certified (exactly: docs/certificates.md §5)."""
         if self.empty:
             return f"{self.transform}: nothing certified"
-        low, high = ceil_to(self.low), floor_to(self.high)
+        low, high = ceil_text(self.low), floor_text(self.high)
         if self.transform == "gaussian":
-            return f"any l2 pixel perturbation of norm < {high:g} on the [0,1] scale"
+            return f"any l2 pixel perturbation of norm < {high} on the [0,1] scale"
         if self.transform == "brightness":
-            return f"brightness ±{high:g} on the [0,1] scale"
-        return f"{self.transform} in ({low:g}, {high:g})"
+            return f"brightness ±{high} on the [0,1] scale"
+        return f"{self.transform} in ({low}, {high})"
 
     def to_record(self) -> dict:
         return {"transform": self.transform, "low": self.low, "high": self.high,
@@ -75,13 +73,19 @@ class ParameterRange:
 
 
 def _from_radius(transform: str, radius: float) -> ParameterRange:
-    """The range |θ'| < radius of an additive parameter, in user terms."""
+    """The range |θ'| < radius of an additive parameter, in user terms; contrast factors
+    e^{±radius} rounded inwards."""
     radius = max(float(radius), 0.0)
     if transform == "gaussian":
         return ParameterRange(transform, 0.0, radius)
     if transform == "brightness":
         return ParameterRange(transform, -radius, radius)
-    return ParameterRange(transform, math.exp(-radius), math.exp(radius))
+    return ParameterRange(transform, *_exp_range(radius))
+
+
+def _exp_range(radius: float) -> tuple[float, float]:
+    """(e^{−radius}, e^{radius}) rounded inwards: the first up, the second down."""
+    return float_up(MP.exp(-MP.mpf(radius))), float_down(MP.exp(radius))
 
 
 # What a certificate covers: a 1-D range, or the (k, b) ellipse of brightness∘contrast.
@@ -98,7 +102,8 @@ def certified_range(
     every θ' in the returned range: for the additive families, |θ'| < σ/2 (Φ⁻¹(p̲A) −
     Φ⁻¹(p̄B)) (Cohen's radius in parameter space); for gamma, (γ1, γ2) of
     :func:`gamma_interval`. It holds with the confidence of the two bounds. No bound
-    above 1/2 gives an empty range.
+    above 1/2 gives an empty range. Rounded inwards: the returned range lies inside the
+    exact one (docs/certificates.md §5).
     """
     check_transform(transform)
     check_sigma(sigma)
@@ -117,7 +122,8 @@ def certified_range(
 def attack_range(transform: str, eps: float, sigma: float | None = None) -> Region:
     """The parameters an attack of size ``eps`` may use: ‖δ‖₂ ≤ ε (gaussian), |b'| ≤ ε
     (brightness), contrast factors and gamma exponents in [e^{−ε}, e^{ε}], both of the
-    latter two for brightness_contrast (whose region object also needs σ)."""
+    latter two for brightness_contrast (whose region object also needs σ). Rounded
+    inwards, like every range that is reported as certified."""
     check_transform(transform)
     eps = check_sigma(eps, "eps")
     if transform == "brightness_contrast":
@@ -125,7 +131,7 @@ def attack_range(transform: str, eps: float, sigma: float | None = None) -> Regi
             raise ValueError("brightness_contrast attack sets need the smoothing sigma")
         return brightness_contrast.attack_region(eps, sigma, sigma)
     if transform == "gamma":
-        return ParameterRange(transform, math.exp(-eps), math.exp(eps))
+        return ParameterRange(transform, *_exp_range(eps))
     return _from_radius(transform, eps)
 
 
@@ -140,6 +146,10 @@ def percentile_levels(
     Chiang et al.); gamma, where an attack β turns Rayleigh(σ) into Rayleigh(βσ) and the
     likelihood ratio is monotone, q ↦ q^{1/β²} (upper tail) and 1 − (1 − q)^{1/β²}
     (lower tail) over β ∈ [e^{−ε}, e^{ε}]. Exact for every base model; no sampling.
+
+    Rounded outwards — p_l down, p_u up — the safe side: a lower level only lowers the
+    percentile h_{p_l} that bounds the attacked one from below, and likewise for p_u
+    (docs/certificates.md §2, §5).
     """
     check_transform(transform)
     sigma = check_sigma(sigma)
@@ -148,11 +158,27 @@ def percentile_levels(
     if transform == "brightness_contrast":
         return brightness_contrast.divergence_levels(
             p, brightness_contrast.attack_divergence(eps, eps, sigma, sigma))
+    if p in (0.0, 1.0):
+        return p, p
+    exact = MP.mpf(p)
     if transform in _ADDITIVE:
-        shift = eps / sigma
-        return float(norm.cdf(norm.ppf(p) - shift)), float(norm.cdf(norm.ppf(p) + shift))
-    low, high = math.exp(-eps) ** 2, math.exp(eps) ** 2  # β² at the range's ends
+        z, shift = _ndtri_exact(p), MP.mpf(eps) / sigma
+        return float_down(MP.ncdf(z - shift)), float_up(MP.ncdf(z + shift))
+    low, high = MP.exp(-2 * MP.mpf(eps)), MP.exp(2 * MP.mpf(eps))  # β² at the range's ends
+    log_p, log_rest = MP.log(exact), MP.log1p(-exact)  # log p and log(1 − p)
     # Smallest q an attack can lift to p, and largest it can push down to p.
-    p_l = min(p**high, 1.0 - (1.0 - p) ** low)
-    p_u = max(1.0 - (1.0 - p) ** high, p**low)
-    return float(np.clip(p_l, 0.0, 1.0)), float(np.clip(p_u, 0.0, 1.0))
+    p_l = min(MP.exp(high * log_p), -MP.expm1(low * log_rest))
+    p_u = max(-MP.expm1(high * log_rest), MP.exp(low * log_p))
+    return float_down(p_l), float_up(p_u)
+
+
+def _ndtri_exact(p: float):
+    """Φ⁻¹(p) at 50 digits for 0 < p < 1: Newton's method from scipy's value (quadratic,
+    so four steps take its 16 digits past 50), on the smaller tail for accuracy."""
+    if p == 0.5:
+        return MP.mpf(0)
+    tail = MP.mpf(p) if p < 0.5 else 1 - MP.mpf(p)  # 1 − p is exact for p > 1/2
+    z = MP.mpf(float(ndtri(float(tail))))
+    for _ in range(4):
+        z -= (MP.ncdf(z) - tail) / MP.npdf(z)
+    return z if p < 0.5 else -z

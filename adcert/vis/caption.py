@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from adcert.stats._rounding import format_down, format_up
 from adcert.vis.palette import (
     ABSTAIN_BASE,
     ABSTAIN_STRIPE,
@@ -27,6 +28,8 @@ GUARANTEE_LINE = "certificates hold for the smoothed model"
 # A legend entry: its colour (None: the abstain hatch) and its text.
 Swatch = tuple[BGR | None, str]
 
+
+_ROUNDINGS = {"nearest": lambda value: f"{value:.4g}", "down": format_down, "up": format_up}
 
 _ASCII_SPELLINGS = {"±": "+/-", "σ": "sigma", "ε": "eps", "α": "alpha", "τ": "tau",
                     "≤": "<=", "≥": ">=", "ℓ": "l", "−": "-", "–": "-", "…": "..."}
@@ -160,12 +163,22 @@ def add_caption(image: np.ndarray, lines: Sequence[str],
     return np.vstack([image, caption_bar(image.shape[1], lines, swatches)])
 
 
-def format_value(value: object) -> str:
-    """Record values for captions: None as '-', floats with 4 significant digits."""
+def format_value(value: object, rounding: str = "nearest") -> str:
+    """Record values for captions: None as '-', floats with 4 significant digits.
+
+    ``rounding`` says which way a float may move: "nearest" for settings echoed back
+    (sigma, tau, alpha, n, as the user gave them), "down" for certified quantities where
+    smaller is safe (a radius, the upper end of a certified range, a lower bound), "up"
+    where larger is safe (the lower end of a certified range, an upper bound, an error
+    level). "down" and "up" are exact (docs/certificates.md §6): the printed number never
+    claims a larger certified set than the float does.
+    """
+    if rounding not in _ROUNDINGS:
+        raise ValueError(f"rounding must be one of {sorted(_ROUNDINGS)}, got {rounding!r}")
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return _ROUNDINGS[rounding](value)
     return str(value)
 
 
