@@ -2,9 +2,13 @@
 optionally under Gaussian noise — the numbers behind the demo models' README table.
 
     python tools/test.py CONFIG CHECKPOINT [--noise-sigma S] [--work-dir DIR] [--seed S]
+        [--unsafe-load]
 
 ``--noise-sigma`` inserts RandomGaussianNoise (σ on the [0, 1] scale) after the test
 pipeline's resize, as certification does. The last line printed is ``metrics: {json}``.
+The checkpoint is read as the certify tools read it (``weights_only`` unless
+``--unsafe-load``; every model weight present with its shape); bad input is one line on
+stderr and exit status 2.
 """
 
 import argparse
@@ -12,10 +16,11 @@ import json
 import os
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from adcert.cli.common import run_main
+from adcert.models.loading import load_config, load_weights, read_checkpoint
 
 
 def main(argv=None) -> int:
@@ -26,12 +31,17 @@ def main(argv=None) -> int:
     parser.add_argument("--work-dir")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
+    parser.add_argument("--unsafe-load", action="store_true",
+                        help="allow pickled Python objects in the checkpoint (trusted files only)")
     args = parser.parse_args(argv)
     for path in (args.config, args.checkpoint):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"file not found: {path}")
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
+    if args.unsafe_load:
+        print("warning: --unsafe-load runs any Python code pickled in the checkpoint",
+              file=sys.stderr)
+    cfg = load_config(args.config, args.cfg_options)
+    state = read_checkpoint(args.checkpoint, unsafe_load=args.unsafe_load)
     if args.noise_sigma is not None:
         pipeline = cfg.test_dataloader.dataset.pipeline
         resize = next((i for i, t in enumerate(pipeline) if "Resize" in t["type"]), None)
@@ -43,11 +53,16 @@ def main(argv=None) -> int:
                                   allow_failed_imports=False)
     name = os.path.splitext(os.path.basename(args.config))[0]
     cfg.work_dir = args.work_dir or os.path.join("work_dirs", name + "_test")
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # the weights are loaded below, as read above
     cfg.randomness = dict(seed=args.seed)
     for key in ("train_dataloader", "train_cfg", "optim_wrapper", "param_scheduler"):
         cfg.pop(key, None)  # testing only: no train data needed on disk
-    metrics = Runner.from_cfg(cfg).test()
+    try:
+        runner = Runner.from_cfg(cfg)
+    except Exception as error:  # noqa: BLE001 - any bad key of the config
+        raise ValueError(f"cannot build the runner from {args.config}: {error}") from None
+    load_weights(getattr(runner.model, "module", runner.model), state)
+    metrics = runner.test()
     print("metrics: " + json.dumps({k: float(v) for k, v in metrics.items()}))
     return 0
 

@@ -53,6 +53,79 @@ class ImageFrames:
         return self.pipeline({"img_path": self.paths[index], "img_id": index})
 
 
+class VideoFrames:
+    """A video's frames through a config's test pipeline, decoded one at a time when asked
+    for — never all written out or held. The pipeline's image-loading step is replaced by
+    the decoded frame (as ``LoadImageFromFile`` would set it); annotations are left out.
+
+    Frames are read forward from an open capture (skipped frames are grabbed, not
+    decoded); asking for an earlier frame reopens the video. ``max_frames`` caps the count.
+    """
+
+    def __init__(self, cfg: Config, path: str, max_frames: int | None = None) -> None:
+        from mmengine.dataset import Compose
+
+        steps = [step for step in cfg.test_dataloader.dataset.pipeline
+                 if "LoadAnnotations" not in step["type"]]
+        if not steps or "LoadImage" not in steps[0]["type"]:
+            raise ValueError("the test pipeline does not start by loading an image")
+        self.to_float32 = bool(steps[0].get("to_float32", False))
+        self.pipeline = Compose(steps[1:])
+        self.path = os.path.abspath(path)
+        self.metainfo = _dataset_metainfo(cfg.test_dataloader.dataset)
+        self._capture, self._next = None, 0
+        self.count = self._count(max_frames)
+        if self.count == 0:
+            raise ValueError(f"no frames could be decoded from {path}")
+
+    def _count(self, max_frames: int | None) -> int:
+        import cv2
+
+        if not os.path.isfile(self.path):
+            raise FileNotFoundError(f"video not found: {self.path}")
+        capture = cv2.VideoCapture(self.path)
+        count = 0
+        try:
+            while (max_frames is None or count < max_frames) and capture.grab():
+                count += 1
+        finally:
+            capture.release()
+        return count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def frame(self, index: int):
+        """Frame ``index`` as a BGR uint8 array."""
+        import cv2
+
+        if not 0 <= index < self.count:
+            raise IndexError(f"frame {index} of a {self.count}-frame video")
+        if self._capture is None or index < self._next:
+            if self._capture is not None:
+                self._capture.release()
+            self._capture, self._next = cv2.VideoCapture(self.path), 0
+        while self._next < index:
+            if not self._capture.grab():
+                raise OSError(f"cannot decode frame {self._next} of {self.path}")
+            self._next += 1
+        ok, image = self._capture.read()
+        if not ok:
+            raise OSError(f"cannot decode frame {index} of {self.path}")
+        self._next += 1
+        return image
+
+    def __getitem__(self, index: int) -> dict:
+        import numpy as np
+
+        image = self.frame(index)
+        if self.to_float32:
+            image = image.astype(np.float32)
+        return self.pipeline({"img": image, "img_shape": image.shape[:2],
+                              "ori_shape": image.shape[:2], "img_id": index,
+                              "img_path": f"{self.path}#{index}"})
+
+
 def _dataset_metainfo(dataset_cfg) -> dict:
     """The classes the config's test set would have, without reading its files."""
     from mmengine.registry import DATASETS

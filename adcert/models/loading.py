@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +47,26 @@ def file_sha256(path: str) -> str:
 
 
 def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
-    """Read a config file and apply ``--cfg-options`` overrides."""
+    """Read a config file and apply ``--cfg-options`` overrides; a config that cannot be
+    parsed or merged is a ValueError naming the file."""
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"config file not found: {config_path}")
-    cfg = Config.fromfile(config_path)
+    try:
+        cfg = Config.fromfile(config_path)
+    except Exception as error:  # noqa: BLE001 - mmengine raises anything a .py file can
+        raise ValueError(f"cannot read config {config_path}: {_first_line(error)}") from None
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as error:  # noqa: BLE001
+            raise ValueError(f"--cfg-options do not fit {config_path}: "
+                             f"{_first_line(error)}") from None
     return cfg
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def register_framework(framework: str) -> None:
@@ -80,30 +95,54 @@ def _strip_pretrained(model_cfg: Any) -> None:
             _strip_pretrained(value)
 
 
+_UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
 def read_checkpoint(path: str, unsafe_load: bool = False) -> dict:
-    """``torch.load`` on CPU, tensors only unless ``unsafe_load`` (arbitrary code!)."""
+    """``torch.load`` on CPU, tensors only unless ``unsafe_load`` (arbitrary code!).
+
+    Errors name the problem in one line: a file that pickles a Python object outside
+    torch's allow-list names that object (e.g. ``posix.system``) and only then suggests
+    ``--unsafe-load``; a corrupt or truncated file says so, and anything that is not a
+    dict (a bare tensor, a list) is refused.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=not unsafe_load)
-    except Exception as error:  # torch raises UnpicklingError or RuntimeError here
-        if unsafe_load:
-            raise ValueError(f"cannot read checkpoint {path}: {error}") from error
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValueError(
-            f"checkpoint {path} holds more than tensors and was not loaded safely "
-            f"({first_line}); pass --unsafe-load only if you trust the file"
-        ) from error
+        state = torch.load(path, map_location="cpu", weights_only=not unsafe_load)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError …
+        text = " ".join(str(error).split())
+        found = None if unsafe_load else _UNSAFE_GLOBAL.search(text)
+        if found:
+            raise ValueError(f"checkpoint {path} pickles the Python object {found[1]}, which "
+                             f"a safe load refuses; pass --unsafe-load only if you trust "
+                             f"the file") from None
+        detail = text[:160] if text else type(error).__name__
+        raise ValueError(f"checkpoint {path} is not a readable checkpoint (corrupt or "
+                         f"truncated?): {detail}") from None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a dict "
+                         "with a state_dict")
+    return state
 
 
-def load_weights(model: torch.nn.Module, state: dict) -> None:
-    """Copy a checkpoint's ``state_dict`` into ``model``; every model weight must be there.
+def load_weights(model: torch.nn.Module, state: Mapping) -> None:
+    """Copy a checkpoint's ``state_dict`` into ``model``; every model weight must be there,
+    with the model's shape.
 
     A missing weight would leave part of the model at its random initialisation and
     make any certificate about it meaningless, so it is an error; extra keys are ignored.
     """
     state_dict = state.get("state_dict", state)
+    if not isinstance(state_dict, Mapping) or not all(
+            isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ValueError("the checkpoint's state_dict is not a mapping of names to tensors")
     state_dict = {key.removeprefix("module."): value for key, value in state_dict.items()}
+    own = model.state_dict()
+    for key, value in state_dict.items():
+        if key in own and tuple(own[key].shape) != tuple(value.shape):
+            raise ValueError(f"checkpoint does not match the model: {key} has shape "
+                             f"{tuple(value.shape)}, the model {tuple(own[key].shape)}")
     missing, _ = model.load_state_dict(state_dict, strict=False)
     if missing:
         raise ValueError(
@@ -133,10 +172,14 @@ def load_model(
     from mmengine.registry import MODELS
 
     # Some heads mutate their config while building (DETR's class_weight): build a copy.
-    model = MODELS.build(copy.deepcopy(cfg.model))
+    try:
+        model = MODELS.build(copy.deepcopy(cfg.model))
+    except Exception as error:  # noqa: BLE001 - a bad key or type in the model config
+        raise ValueError(f"cannot build the config's model: {_first_line(error)}") from None
     state = read_checkpoint(checkpoint, unsafe_load=unsafe_load)
     load_weights(model, state)
-    meta = state.get("meta", {}) if isinstance(state, dict) else {}
+    meta = state.get("meta") or {}
+    meta = meta if isinstance(meta, Mapping) else {}
     model.dataset_meta = meta.get("dataset_meta") or {}
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(device).eval()
@@ -144,8 +187,8 @@ def load_model(
         model=model,
         cfg=cfg,
         framework=framework,
-        config_path=str(cfg.filename) if cfg.filename else "<in-memory>",
-        checkpoint_path=checkpoint,
+        config_path=os.path.abspath(cfg.filename) if cfg.filename else "<in-memory>",
+        checkpoint_path=os.path.abspath(checkpoint),
         checkpoint_sha256=file_sha256(checkpoint),
         device=device,
     )

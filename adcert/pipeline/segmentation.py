@@ -1,8 +1,11 @@
-"""τ-abstain certification of one frame with an mmseg model (CERTIFICATION_MATH.md §4)."""
+"""τ-abstain certification of one frame with an mmseg model (``docs/certificates.md`` §4),
+and the segmentation task the run engine drives."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 
 import numpy as np
 import torch
@@ -16,25 +19,24 @@ from adcert.certify.segmentation import (
 )
 from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
 from adcert.noise import make_perturbation
+from adcert.pipeline import provenance
+from adcert.pipeline.detection import frame_record, model_num_classes
+from adcert.pipeline.frames import Frame
+from adcert.pipeline.settings import SegSettings
+from adcert.pipeline.task import FrameResult, Task
 
 # τ' values whose certified fraction every record reports (the curve behind the plots).
 SWEEP_TAUS = (0.55, 0.65, 0.75, 0.85, 0.95, 0.99)
+MASK_DIR = "masks"
 
 
 def certify_frame(
     model: torch.nn.Module,
     packed: dict,
     num_classes: int,
-    sigma: float,
-    tau: float,
-    n0: int,
-    n: int,
-    alpha: float,
-    correction: str,
-    batch_size: int,
-    generator: torch.Generator,
+    settings: SegSettings,
+    generator,
     amp: bool = False,
-    transform: str = "gaussian",
 ) -> tuple[SegmentationCertificate, np.ndarray]:
     """Certified label map of the smoothed segmenter and the base model's clean map.
 
@@ -44,15 +46,111 @@ def certify_frame(
     ‖δ‖₂ ≤ σΦ⁻¹(τ) over the resized frame in [0, 1] units — or, for a camera-effect
     ``transform``, for every parameter in the certificate's ``certified_range``.
     """
-    noise = make_perturbation(transform, sigma)
+    s = settings
+    noise = make_perturbation(s.transform, s.sigma)
     clean = label_map(clean_predictions(model, packed, amp)[0])
     selection = ClassCounter(num_classes, clean.shape)
-    for batch in perturbed_predictions(model, packed, noise, n0, batch_size, generator, amp):
+    for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp):
         selection.update(np.stack([label_map(r) for r in batch]))
     hits = HitCounter(selection.top_class())
-    for batch in perturbed_predictions(model, packed, noise, n, batch_size, generator, amp):
+    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp):
         hits.update(np.stack([label_map(r) for r in batch]))
-    cert = certify_segmentation(hits.target, hits.hits, n, sigma, tau, alpha, correction,
-                                n0=n0, transform=transform)
-    sweep = certified_fraction_by_tau(hits.hits, n, SWEEP_TAUS, alpha, correction)
+    cert = certify_segmentation(hits.target, hits.hits, s.n, s.sigma, s.tau, s.alpha,
+                                s.correction, n0=s.n0, transform=s.transform)
+    sweep = certified_fraction_by_tau(hits.hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
     return dataclasses.replace(cert, tau_sweep=sweep), clean
+
+
+def mask_name(image_id: str, kind: str) -> str:
+    """``masks/<image id>.<kind>.png``, relative to the run folder: named after the frame's
+    whole relative path, so a.png and a.jpg, or cityA/x.png and cityB/x.png, never share
+    a file."""
+    return f"{MASK_DIR}/{image_id}.{kind}.png"
+
+
+def write_mask(run_dir: str, relative: str, labels: np.ndarray) -> None:
+    """Write a uint8 label map as PNG through a temporary name (complete or absent)."""
+    import cv2
+
+    path = os.path.join(run_dir, relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = os.path.join(os.path.dirname(path), f".partial.{os.path.basename(path)}")
+    if not cv2.imwrite(partial, labels.astype(np.uint8)):
+        raise OSError(f"could not write {path}")
+    os.replace(partial, path)
+
+
+def _accuracy(pred: np.ndarray, gt: np.ndarray) -> float | None:
+    valid = gt != 255
+    return float(np.mean((pred == gt)[valid])) if valid.any() else None
+
+
+def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResult:
+    """The segmentation pipeline function: one frame in, its record (and mask) out."""
+    s = session.settings
+    start = time.perf_counter()
+    cert, clean = certify_frame(session.loaded.model, packed, len(session.classes), s,
+                                generator, session.options.amp)
+    record = {**frame_record(session, frame, packed), **cert.to_record(),
+              "guarantee": "per_frame",
+              "guarantee_text": provenance.segmentation_guarantee(s.correction, s.alpha,
+                                                                  s.transform)}
+    record["mask_path"] = mask_name(frame.image_id, "certified")
+    write_mask(session.run_dir, record["mask_path"], cert.labels)
+    shown = None
+    if session.options.show_dir:  # the clean map, for the drawings' panels
+        shown = mask_name(frame.image_id, "clean")
+        write_mask(session.run_dir, shown, clean)
+    sample = None
+    sample_data = packed["data_samples"]
+    if session.frames.annotated and "gt_sem_seg" in sample_data:
+        gt = sample_data.gt_sem_seg.data[0].numpy()
+        record["certified_acc"] = _accuracy(cert.labels, gt)
+        record["clean_acc"] = _accuracy(clean, gt)
+        sample = {"gt": gt, "certified": cert.labels, "clean": clean}
+    record["provenance"] = session.record_provenance
+    record["time_s"] = round(time.perf_counter() - start, 3)
+    return FrameResult(record, sample, shown)
+
+
+def _make_metric(classes: list[str]):
+    from adcert.evaluation.segmentation import CertifiedSegMetric
+
+    metric = CertifiedSegMetric(num_classes=len(classes))
+    metric.dataset_meta = {"classes": list(classes)}
+    return metric
+
+
+def check_model(loaded, classes: list[str]) -> None:
+    """The model must not predict more classes than the data set names."""
+    count = model_num_classes(loaded.cfg.model)
+    if count is not None and count > len(classes):
+        raise ValueError(f"the model predicts {count} classes but the data set names only "
+                         f"{len(classes)}; give the config the model's class list")
+
+
+def preflight(s: SegSettings, packed: dict) -> str | None:
+    """A warning when no pixel can be certified: the smallest p-value, τⁿ (all n copies
+    agree), must reach α/N over the frame's N pixels (Holm and Bonferroni alike)."""
+    import math
+
+    height, width = packed["data_samples"].ori_shape[:2]
+    threshold = s.alpha / (height * width)
+    if s.n * math.log(s.tau) <= math.log(threshold):
+        return None
+    needed = math.ceil(math.log(threshold) / math.log(s.tau))
+    return (f"n = {s.n} cannot certify any pixel at τ = {s.tau:g}, α = {s.alpha:g} over "
+            f"{height}×{width} pixels (τⁿ > α/N); it takes n ≥ {needed}")
+
+
+def _title(s: SegSettings) -> str:
+    return (f"smoothed segmenter, {s.transform} σ={s.sigma}, τ={s.tau}, n={s.n}, "
+            f"α={s.alpha}, {s.correction}")
+
+
+TASK = Task(
+    name="segmentation", framework="mmseg", settings_type=SegSettings,
+    certify=certify_record, make_metric=_make_metric, check_model=check_model, title=_title,
+    preflight=preflight,
+    headline=("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
+              "abstain_rate", "seconds_per_frame"))

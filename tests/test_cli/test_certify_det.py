@@ -7,6 +7,11 @@ pytest.importorskip("mmdet")
 
 from adcert.cli.certify_det import cli  # noqa: E402
 from adcert.datasets import write_split  # noqa: E402
+from adcert.pipeline.schema import (  # noqa: E402
+    DETECTION_RECORD_SCHEMA,
+    SUMMARY_SCHEMA,
+    validate,
+)
 
 from ..helpers import REPO, tiny_demo_run  # noqa: E402
 
@@ -34,6 +39,10 @@ def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
             "bin", "sort", "seed", "model", "boxes", "time_s"}
     for r in records:
         assert keys <= r.keys()
+        assert validate(r, DETECTION_RECORD_SCHEMA) == []
+        assert "ℓ2 norms over the resized model input" in r["provenance"]["norm_space"]
+        assert "probability ≥ 1 − 0.001 for each box separately" in r["guarantee_text"]
+        assert os.path.isabs(r["img_path"]) and os.path.isfile(r["img_path"])
         assert r["eps"] == 0.1 and r["n"] == 6 and r["bin"] == "location+label"
         assert r["seed"] == 2 and len(r["model"]["checkpoint_sha256"]) == 64
         for box in r["boxes"]:
@@ -42,6 +51,15 @@ def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
     summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
     assert {"clean_ap50", "smoothed_ap50", "certified_ap50"} <= summary.keys()
     assert summary["settings"]["eps"] == 0.1 and summary["guarantee"] == "per_box"
+    assert validate(summary, SUMMARY_SCHEMA) == []
+    text = open(results).read()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, never NaN
+    run_dir = os.path.dirname(results)
+    assert {"run.json", "config.py", "cfg_options.json"} <= set(os.listdir(run_dir))
+    assert any(name.endswith(".log") for name in os.listdir(run_dir))
+    manifest = json.load(open(os.path.join(run_dir, "run.json")))
+    assert len(manifest["config_sha256"]) == 64 and manifest["versions"]["torch"]
+    assert manifest["cfg_options"]["test_dataloader.dataset.pipeline.1.scale"] == [128, 64]
 
 
 @pytest.mark.parametrize("eps", ["0", "-0.2"])
@@ -116,7 +134,10 @@ def test_video_input_gives_records_drawings_and_a_certified_video(tiny_run, tmp_
     out = capsys.readouterr().out
     records = [json.loads(line) for line in open(out.split("results: ")[1].split()[0])]
     assert [r["image_id"] for r in records] == [f"frame_00000{i}.png" for i in range(3)]
-    assert all(os.path.isfile(r["img_path"]) for r in records)
+    # Decoded lazily: no frame file is written, the record names the video.
+    assert all(r["img_path"] is None and r["video"] == clip for r in records)
+    assert not os.path.exists(os.path.join(os.path.dirname(out.split("results: ")[1].split()[0]),
+                                           "frames"))
     summary = json.load(open(out.split("summary: ")[1].split()[0]))
     assert "clean_ap50" not in summary  # no annotations, no AP
     video = cv2.VideoCapture(str(show / "certified.mp4"))

@@ -7,6 +7,11 @@ pytest.importorskip("mmseg")
 
 from adcert.cli.certify_seg import cli  # noqa: E402
 from adcert.datasets import write_split  # noqa: E402
+from adcert.pipeline.schema import (  # noqa: E402
+    SEGMENTATION_RECORD_SCHEMA,
+    SUMMARY_SCHEMA,
+    validate,
+)
 
 from ..helpers import REPO, tiny_demo_run  # noqa: E402
 
@@ -36,11 +41,17 @@ def test_writes_records_masks_and_summary(tiny_run, capsys):
     for r in records:
         assert r["method"] == "segcertify_tau_abstain" and r["seed"] == 1
         assert r["n0"] == 2 and r["n"] == 4 and r["tau"] == 0.6 and r["correction"] == "holm"
-        assert len(r["model"]["checkpoint_sha256"]) == 64 and os.path.isfile(r["mask_path"])
+        assert len(r["model"]["checkpoint_sha256"]) == 64
+        # Masks are named after the frame's relative path, relative to the run folder.
+        assert r["mask_path"] == f"masks/{r['image_id']}.certified.png"
+        assert os.path.isfile(os.path.join(os.path.dirname(results), r["mask_path"]))
         assert 0.0 <= r["abstain_rate"] <= 1.0
+        assert validate(r, SEGMENTATION_RECORD_SCHEMA) == []
+        assert "for the whole frame" in r["guarantee_text"]
     summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
     assert summary["frames"] == 2 and summary["settings"]["n"] == 4
     assert "abstain_rate" in summary and "clean_miou" in summary
+    assert validate(summary, SUMMARY_SCHEMA) == []
 
 
 def test_same_seed_gives_the_same_certificates(tiny_run, capsys):
@@ -49,7 +60,8 @@ def test_same_seed_gives_the_same_certificates(tiny_run, capsys):
         assert run(tiny_run, "--max-images", "1") == 0
         results = capsys.readouterr().out.split("results: ")[1].split()[0]
         record = json.loads(open(results).readline())
-        maps.append(open(record["mask_path"], "rb").read())
+        maps.append(open(os.path.join(os.path.dirname(results), record["mask_path"]),
+                         "rb").read())
     assert maps[0] == maps[1]
 
 
@@ -114,9 +126,11 @@ def test_image_folder_input(tiny_run, tmp_path, capsys):
     folder = root / "data" / "leftImg8bit" / "val" / "synthtown"
     assert run(tiny_run, "--images", str(folder)) == 0
     out = capsys.readouterr().out
-    records = [json.loads(line) for line in open(out.split("results: ")[1].split()[0])]
+    results = out.split("results: ")[1].split()[0]
+    records = [json.loads(line) for line in open(results)]
     assert len(records) == 2 and all("certified_acc" not in r for r in records)
-    assert all(os.path.isfile(r["mask_path"]) for r in records)
+    assert all(os.path.isfile(os.path.join(os.path.dirname(results), r["mask_path"]))
+               for r in records)
 
 
 def test_brightness_contrast_records_an_ellipse(tiny_run, capsys):

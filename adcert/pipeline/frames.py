@@ -1,0 +1,112 @@
+"""The frames of a run and the ids that seed their noise.
+
+A frame's ``image_id`` is its path relative to the data root (or the ``--images`` folder;
+``frame_000000.png`` … for a video's frames), with ``/`` separators: ``cityA/x.png`` and
+``cityB/x.png`` are two frames with two noise streams, and every output file named after
+a frame derives from this id, never from the file's stem alone
+(``docs/certificates.md`` §6, seeding).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # position in the test set (or folder / video), the run's frame order
+    image_id: str  # relative path; seeds the frame's noise with the run seed
+    img_path: str | None  # absolute path of the image file, when it has one
+
+
+def frame_key(img_path: str, root: str | None) -> str:
+    """``img_path`` relative to ``root`` (POSIX separators); a path outside ``root`` (or
+    with no root) keys by its whole absolute path."""
+    path = os.path.abspath(img_path)
+    if root:
+        relative = os.path.relpath(path, os.path.abspath(root))
+        if relative != os.curdir and not relative.startswith(os.pardir + os.sep):
+            return relative.replace(os.sep, "/")
+    return path.lstrip(os.sep).replace(os.sep, "/")
+
+
+@dataclass
+class Frames:
+    """A test set (an mmengine dataset or :class:`adcert.models.data.ImageFrames`), the
+    frames to certify (after ``max_images``) and whether they carry annotations."""
+
+    dataset: object
+    frames: list[Frame]
+    annotated: bool
+    source: str  # "test set", the image folder or the video, for messages and records
+    video: str | None = None  # absolute path when the frames are a video's (decoded lazily)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def load(self, index: int) -> dict:
+        from adcert.models.data import load_frame
+
+        return load_frame(self.dataset, index)
+
+    def describe(self) -> list[str]:
+        """The frame ids in order: what a resumed run must find again."""
+        return [frame.image_id for frame in self.frames]
+
+
+def _img_path(dataset, index: int) -> str | None:
+    if hasattr(dataset, "paths"):
+        return dataset.paths[index]
+    info = dataset.get_data_info(index)
+    return info.get("img_path")
+
+
+def list_frames(dataset, root: str | None, max_images: int | None) -> list[Frame]:
+    """Frames of ``dataset`` keyed relative to ``root``; duplicate ids are an error (they
+    would share one noise stream)."""
+    total = len(dataset)
+    if total == 0:
+        raise ValueError("no frames to certify: the test set is empty")
+    count = total if max_images is None else min(total, max_images)
+    frames, seen = [], {}
+    for index in range(count):
+        img_path = _img_path(dataset, index)
+        image_id = frame_key(img_path, root) if img_path else f"frame_{index:06d}"
+        if image_id in seen:
+            raise ValueError(f"frames {seen[image_id]} and {index} have the same path "
+                             f"{image_id!r}; each frame must be listed once")
+        seen[image_id] = index
+        frames.append(Frame(index, image_id, os.path.abspath(img_path) if img_path else None))
+    return frames
+
+
+def _has_annotations(cfg) -> bool:
+    steps = cfg.test_dataloader.dataset.get("pipeline", [])
+    return any("LoadAnnotations" in str(step.get("type", "")) for step in steps)
+
+
+def build_frames(cfg, images: str | None, max_images: int | None) -> Frames:
+    """The test set of ``cfg``, or ``images`` (a folder, or a video decoded lazily, frame
+    by frame) through its test pipeline, annotations left out. A video's frames are keyed
+    ``frame_000000.png`` … and have no image file."""
+    from adcert.models.data import (
+        ImageFrames,
+        VideoFrames,
+        build_test_dataset,
+        image_paths,
+        is_video,
+    )
+
+    if images is None:
+        dataset = build_test_dataset(cfg)
+        root = getattr(dataset, "data_root", None) or None
+        return Frames(dataset, list_frames(dataset, root, max_images), _has_annotations(cfg),
+                      "test set")
+    source = os.path.abspath(images)
+    if is_video(images):
+        video = VideoFrames(cfg, images, max_images)
+        frames = [Frame(i, f"frame_{i:06d}.png", None) for i in range(len(video))]
+        return Frames(video, frames, False, source, video=source)
+    dataset = ImageFrames(cfg, image_paths(images))
+    return Frames(dataset, list_frames(dataset, images, max_images), False, source)

@@ -1,0 +1,174 @@
+"""JSON Schemas (draft 2020-12 subset) of the records and summaries a run writes.
+
+``RECORD_SCHEMA`` describes one line of ``results.jsonl`` (either task), and
+``SUMMARY_SCHEMA`` describes ``summary.json``. They ship with the package so that a
+consumer can check a run's evidence; :func:`validate` checks a document against them
+with the keywords used here (``type``, ``required``, ``properties``, ``items``,
+``enum``, ``minimum``, ``maximum``, ``const``, ``anyOf``) and returns every violation.
+``python -m adcert.pipeline.schema`` prints both schemas as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from adcert.pipeline.provenance import SCHEMA_VERSION
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_SHA256 = {"type": "string", "minLength": 64, "maxLength": 64}
+_RANGE = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
+_PROVENANCE = {
+    "type": "object",
+    "required": ["device", "torch", "noise", "unsafe_load", "norm_space"],
+    "properties": {"device": {"type": "string"}, "torch": {"type": "string"},
+                   "noise": {"type": "object"}, "unsafe_load": {"type": "boolean"},
+                   "norm_space": {"type": "string"}},
+}
+_MODEL = {"type": "object", "required": ["config", "checkpoint", "checkpoint_sha256"],
+          "properties": {"config": {"type": "string"}, "checkpoint": {"type": "string"},
+                         "checkpoint_sha256": _SHA256}}
+_BOX = {
+    "type": "object",
+    "required": ["bbox", "lower", "upper", "label", "label_certified", "may_vanish", "score"],
+    "properties": {
+        "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "lower": {"type": "array", "items": _NUMBER_OR_NULL},
+        "upper": {"type": "array", "items": _NUMBER_OR_NULL},
+        "label": {"type": "integer", "minimum": 0},
+        "label_certified": {"type": "boolean"},
+        "may_vanish": {"type": "boolean"},
+        "score": {"type": "number"},
+    },
+}
+_COMMON = {
+    "schema_version": {"const": SCHEMA_VERSION},
+    "image_id": {"type": "string"},
+    "img_path": {"type": ["string", "null"]},
+    "index": {"type": "integer", "minimum": 0},
+    "input_shape": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                    "minItems": 2, "maxItems": 2},
+    "seed": {"type": "integer", "minimum": 0},
+    "model": _MODEL,
+    "method": {"enum": ["median_smoothing_sort_and_bin", "segcertify_tau_abstain"]},
+    "transform": {"type": "string"},
+    "sigma": {"type": "number", "minimum": 0},
+    "n": {"type": "integer", "minimum": 1},
+    "alpha": {"type": "number", "minimum": 0, "maximum": 1},
+    "guarantee": {"enum": ["per_box", "per_image", "per_bound", "per_frame"]},
+    "guarantee_text": {"type": "string"},
+    "certified_range": _RANGE,
+    "provenance": _PROVENANCE,
+    "time_s": {"type": "number", "minimum": 0},
+}
+_REQUIRED = ["schema_version", "image_id", "img_path", "index", "input_shape", "seed",
+             "model", "method", "transform", "sigma", "n", "alpha", "guarantee",
+             "guarantee_text", "certified_range", "provenance", "time_s"]
+
+DETECTION_RECORD_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "adcert detection record (one line of results.jsonl)",
+    "type": "object",
+    "required": [*_REQUIRED, "eps", "correction", "bin", "sort", "boxes"],
+    "properties": {**_COMMON, "method": {"const": "median_smoothing_sort_and_bin"},
+                   "eps": {"type": "number", "minimum": 0},
+                   "correction": {"enum": ["box", "image", "none"]},
+                   "bin": {"type": ["string", "null"]}, "sort": {"type": ["string", "null"]},
+                   "boxes": {"type": "array", "items": _BOX},
+                   "may_appear": {"type": "array"}},
+}
+SEGMENTATION_RECORD_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "adcert segmentation record (one line of results.jsonl)",
+    "type": "object",
+    "required": [*_REQUIRED, "tau", "n0", "correction", "radius", "height", "width",
+                 "abstain_rate", "mask_path"],
+    "properties": {**_COMMON, "method": {"const": "segcertify_tau_abstain"},
+                   "tau": {"type": "number", "minimum": 0.5, "maximum": 1},
+                   "n0": {"type": "integer", "minimum": 1},
+                   "correction": {"enum": ["holm", "bonferroni"]},
+                   "radius": _NUMBER_OR_NULL,
+                   "height": {"type": "integer", "minimum": 1},
+                   "width": {"type": "integer", "minimum": 1},
+                   "abstain_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                   "mask_path": {"type": "string"},
+                   "certified_acc": _NUMBER_OR_NULL, "clean_acc": _NUMBER_OR_NULL},
+}
+RECORD_SCHEMA: dict = {"anyOf": [DETECTION_RECORD_SCHEMA, SEGMENTATION_RECORD_SCHEMA]}
+SUMMARY_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "adcert run summary (summary.json)",
+    "type": "object",
+    "required": ["schema_version", "task", "settings", "frames", "classes", "model",
+                 "guarantee", "guarantee_text", "seconds_per_frame", "provenance"],
+    "properties": {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "task": {"enum": ["detection", "segmentation"]},
+        "settings": {"type": "object", "required": ["sigma", "n", "alpha", "seed"]},
+        "frames": {"type": "integer", "minimum": 1},
+        "classes": {"type": "array", "items": {"type": "string"}},
+        "model": _MODEL,
+        "guarantee": {"enum": ["per_box", "per_image", "per_bound", "per_frame"]},
+        "guarantee_text": {"type": "string"},
+        "seconds_per_frame": _NUMBER_OR_NULL,
+        "provenance": {"type": "object", "required": ["device", "torch", "versions",
+                                                      "config_sha256", "checkpoint_sha256"]},
+    },
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "number":
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value))
+    return isinstance(value, _TYPES[name])
+
+
+def validate(document: Any, schema: dict, path: str = "$") -> list[str]:
+    """Every violation of ``schema`` by ``document`` as "path: problem"; [] when valid."""
+    errors: list[str] = []
+    if "anyOf" in schema:
+        branches = [validate(document, option, path) for option in schema["anyOf"]]
+        if all(branches):
+            errors.append(f"{path}: matches none of the allowed shapes "
+                          f"({min(branches, key=len)[0]})")
+    if "const" in schema and document != schema["const"]:
+        errors.append(f"{path}: must be {schema['const']!r}, got {document!r}")
+    if "enum" in schema and document not in schema["enum"]:
+        errors.append(f"{path}: must be one of {schema['enum']}, got {document!r}")
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_is_type(document, name) for name in names):
+            return [*errors, f"{path}: must be {' or '.join(names)}, got {document!r}"[:200]]
+    if isinstance(document, int | float) and not isinstance(document, bool):
+        if "minimum" in schema and document < schema["minimum"]:
+            errors.append(f"{path}: {document} is below {schema['minimum']}")
+        if "maximum" in schema and document > schema["maximum"]:
+            errors.append(f"{path}: {document} is above {schema['maximum']}")
+    if isinstance(document, str):
+        if len(document) < schema.get("minLength", 0) or len(document) > schema.get(
+                "maxLength", math.inf):
+            errors.append(f"{path}: string of length {len(document)} out of range")
+    if isinstance(document, dict):
+        errors += [f"{path}: missing {key!r}" for key in schema.get("required", [])
+                   if key not in document]
+        for key, sub in schema.get("properties", {}).items():
+            if key in document:
+                errors += validate(document[key], sub, f"{path}.{key}")
+    if isinstance(document, list):
+        if len(document) < schema.get("minItems", 0) or len(document) > schema.get(
+                "maxItems", math.inf):
+            errors.append(f"{path}: {len(document)} items out of range")
+        if "items" in schema:
+            for i, item in enumerate(document):
+                errors += validate(item, schema["items"], f"{path}[{i}]")
+    return errors
+
+
+if __name__ == "__main__":
+    print(json.dumps({"record": RECORD_SCHEMA, "summary": SUMMARY_SCHEMA}, indent=2))

@@ -1,0 +1,274 @@
+"""Settings → session: everything a run sets up before its first forward pass.
+
+:func:`open_session` reads the config, builds and validates the task's settings object,
+checks every output path and the device, starts the distributed group, fixes one run
+seed for all ranks, loads the model, lists the frames, and creates (or, with ``resume``,
+checks and reopens) the run folder. Any bad input is a ValueError / OSError raised here,
+before a single frame is certified (``docs/design.md``, run engine).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from adcert.pipeline import provenance, rundir
+from adcert.pipeline.frames import Frames, build_frames
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run, as opposed to what to certify (that is the settings object)."""
+
+    config: str
+    checkpoint: str
+    cfg_options: dict = field(default_factory=dict)
+    work_dir: str | None = None
+    images: str | None = None
+    out: str | None = None
+    show_dir: str | None = None
+    launcher: str = "none"
+    device: str | None = None
+    amp: bool = False
+    unsafe_load: bool = False
+    resume: str | bool | None = None  # a run folder, True for the latest, None for a new run
+
+
+@dataclass
+class Session:
+    """A run, set up: the same on every rank except ``rank``."""
+
+    task: Any  # adcert.pipeline.tasks.Task
+    options: RunOptions
+    settings: Any  # DetSettings | SegSettings
+    seed: int
+    rank: int
+    world_size: int
+    loaded: Any  # adcert.models.loading.LoadedModel
+    frames: Frames
+    classes: list[str]
+    run_dir: str
+    manifest: dict
+    logger: Any = None
+
+    @property
+    def record_provenance(self) -> dict:
+        return provenance.record_provenance(self.loaded.device, self.options.unsafe_load)
+
+
+def resolve_device(device: str | None):
+    """``torch.device`` of ``device`` (default: CUDA when available); unknown names and
+    CUDA on a machine without it are ValueErrors."""
+    import torch
+
+    try:
+        resolved = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"--device {device!r} is not a device ({error})") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device} but CUDA is not available on this machine")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} GPU(s)")
+    elif resolved.type != "cpu":
+        raise ValueError(f"--device {device!r}: adcert runs on cpu or cuda")
+    return resolved
+
+
+def _init_distributed(launcher: str) -> None:
+    """mmengine's init_dist on GPUs (NCCL); CPU ranks started by torchrun use gloo."""
+    import torch
+    from mmengine.dist import init_dist
+
+    if torch.cuda.is_available():
+        init_dist(launcher)
+    elif launcher == "pytorch":
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend="gloo")
+    else:
+        raise ValueError(f"--launcher {launcher} needs GPUs; on CPU use torchrun "
+                         "(tools/dist_certify.sh, --launcher pytorch)")
+
+
+def _broadcast(value: Any, world_size: int) -> Any:
+    if world_size == 1:
+        return value
+    from mmengine.dist import broadcast_object_list
+
+    box = [value]
+    broadcast_object_list(box)
+    return box[0]
+
+
+def _check_output_path(path: str | None, what: str) -> None:
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise ValueError(f"{what} {path} is a folder, not a file")
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise ValueError(f"{what} {path}: {parent} is not a folder")
+
+
+def _check_outputs(options: RunOptions, frames: Frames) -> None:
+    """Nothing the user owns is overwritten: ``--out`` must be a new file, and drawings
+    never go into a folder that holds input frames."""
+    if options.out is not None and os.path.exists(options.out) and not options.resume:
+        raise ValueError(f"--out {options.out} already exists; remove it or choose another "
+                         "name")
+    if options.show_dir is None:
+        return
+    shown = os.path.realpath(options.show_dir)
+    for frame in frames.frames:
+        if frame.img_path and os.path.dirname(os.path.realpath(frame.img_path)) == shown:
+            raise ValueError(f"--show-dir {options.show_dir} holds input frames (e.g. "
+                             f"{frame.image_id}); drawings would overwrite them: choose "
+                             "another folder")
+
+
+def _classes(frames: Frames, loaded) -> list[str]:
+    meta = getattr(frames.dataset, "metainfo", {}) or {}
+    classes = meta.get("classes") or loaded.dataset_meta.get("classes")
+    if not classes:
+        raise ValueError("neither the dataset nor the checkpoint names the classes")
+    return list(classes)
+
+
+def _manifest(task, options: RunOptions, settings, seed: int, loaded, frames: Frames,
+              config_text: str, world_size: int) -> dict:
+    return {
+        "schema_version": provenance.SCHEMA_VERSION,
+        "task": task.name,
+        "settings": settings.to_dict(),
+        "seed": seed,
+        "amp": options.amp,
+        "config": os.path.abspath(options.config),
+        "config_sha256": provenance.text_sha256(config_text),
+        "config_file_sha256": _file_sha256(options.config),
+        "cfg_options": options.cfg_options,
+        "checkpoint": os.path.abspath(options.checkpoint),
+        "checkpoint_sha256": loaded.checkpoint_sha256,
+        "unsafe_load": options.unsafe_load,
+        "source": frames.source,
+        "frames": frames.describe(),
+        "world_size": world_size,
+        "versions": provenance.versions(),
+        "device": provenance.device_name(loaded.device),
+        "norm_space": provenance.NORM_SPACE,
+    }
+
+
+def _file_sha256(path: str) -> str:
+    from adcert.models.loading import file_sha256
+
+    return file_sha256(path)
+
+
+def _find_run_dir(options: RunOptions, rank: int, world_size: int) -> str:
+    """The run folder to resume: ``--resume RUN_DIR`` or the work dir's latest run."""
+    path = None
+    if rank == 0:
+        path = (rundir.latest_run_dir(_work_dir(options)) if options.resume is True
+                else str(options.resume))
+    return _broadcast(path, world_size)
+
+
+def _work_dir(options: RunOptions) -> str:
+    name = os.path.splitext(os.path.basename(options.config))[0]
+    return options.work_dir or os.path.join("work_dirs", name)
+
+
+def open_session(task, options: RunOptions, flags: dict | None = None,
+                 settings=None) -> Session:
+    """Set up a run of ``task`` (see the module doc). ``flags`` are the settings given on
+    the command line (None = not given); they override the config's ``certify`` dict. A
+    ready ``settings`` object (the Python API) is used as it is instead."""
+    from adcert.models.loading import load_config, load_model
+
+    cfg = load_config(options.config, options.cfg_options)
+    if "test_dataloader" not in cfg:
+        raise ValueError("the config has no `test_dataloader` to take frames from")
+    if settings is None:
+        settings = task.settings_type.build(cfg.get("certify"), flags)
+    elif not isinstance(settings, task.settings_type):
+        raise ValueError(f"{task.name} needs {task.settings_type.__name__}, got "
+                         f"{type(settings).__name__}")
+    device = resolve_device(options.device)
+    _check_output_path(options.out, "--out")
+    if options.show_dir and os.path.exists(options.show_dir) and not os.path.isdir(
+            options.show_dir):
+        raise ValueError(f"--show-dir {options.show_dir} is a file, not a folder")
+    if options.images is not None and not os.path.exists(options.images):
+        raise FileNotFoundError(f"image folder not found: {options.images}")
+
+    from mmengine.dist import get_dist_info
+
+    if options.launcher != "none":
+        _init_distributed(options.launcher)
+    rank, world_size = get_dist_info()
+    original = None
+    if options.resume:
+        run_dir = _find_run_dir(options, rank, world_size)
+        original = rundir.read_manifest(run_dir)
+    seed = settings.seed
+    if seed is None:
+        from adcert.noise import new_run_seed
+
+        seed = original["seed"] if original else new_run_seed()
+    seed = _broadcast(seed, world_size)  # every rank draws from one run seed
+    if original is not None and settings.seed is None:  # the original's seed, as it was given
+        settings = dataclasses.replace(settings, seed=original["settings"].get("seed"))
+    loaded = load_model(cfg, options.checkpoint, task.framework, device=device,
+                        unsafe_load=options.unsafe_load)
+    if original is None:
+        run_dir = _broadcast(rundir.new_run_dir(_work_dir(options)) if rank == 0 else None,
+                             world_size)
+    try:
+        frames = build_frames(cfg, options.images, settings.max_images)
+        _check_outputs(options, frames)
+        classes = _classes(frames, loaded)
+        task.check_model(loaded, classes)
+        manifest = _manifest(task, options, settings, seed, loaded, frames, cfg.pretty_text,
+                             world_size)
+        if original is not None:
+            rundir.check_resumable(original, manifest)
+    except BaseException:
+        if original is None and rank == 0:  # nothing certified yet: leave no run folder
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    if original is None and rank == 0:
+        cfg.dump(os.path.join(run_dir, "config.py"))
+        rundir.write_json(os.path.join(run_dir, "cfg_options.json"), options.cfg_options)
+        rundir.write_json(os.path.join(run_dir, rundir.MANIFEST), manifest)
+    _barrier(world_size)
+    session = Session(task, options, settings, seed, rank, world_size, loaded, frames,
+                      classes, run_dir, original or manifest)
+    session.logger = _logger(run_dir)
+    session.logger.info(f"{'resuming' if original else 'starting'} {task.name} run {run_dir}: "
+                        f"{len(frames)} frames from {frames.source}, seed {seed}, "
+                        f"{world_size} rank(s), settings {settings.to_dict()}")
+    return session
+
+
+def _logger(run_dir: str):
+    """MMLogger writing ``<run>/<timestamp>.log`` and the console (rank 0)."""
+    import time
+
+    from mmengine.logging import MMLogger
+
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    return MMLogger.get_instance(f"adcert-{stamp}-{os.getpid()}-{id(run_dir)}",
+                                 logger_name="adcert",
+                                 log_file=os.path.join(run_dir, f"{stamp}.log"),
+                                 log_level="INFO")
+
+
+def _barrier(world_size: int) -> None:
+    if world_size > 1:
+        from mmengine.dist import barrier
+
+        barrier()
