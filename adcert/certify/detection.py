@@ -1,4 +1,4 @@
-"""Median smoothing of object detectors with sort-and-bin (CERTIFICATION_MATH.md §2, §3).
+"""Median smoothing of object detectors with sort-and-bin (docs/certificates.md §2, §3).
 
 Chiang et al. (2020) turn a detector into a regressor: each noisy sample's boxes are
 binned, sorted and padded with +∞ into fixed slots, and every slot's columns are smoothed
@@ -27,8 +27,9 @@ BIN_MODES = ("none", "label", "location", "location+label")
 SORT_KEYS = ("center", "score")
 CORRECTIONS = ("box", "image", "none")
 GUARANTEES = {"box": "per_box", "image": "per_image", "none": "per_bound"}
-# 4 coordinates × (lower, upper) + the label's (lower, upper); the score gets no bound.
-BOUNDS_PER_BOX = 10
+# (lower, upper) of the 4 coordinates, the score and the label: the score is bounded too,
+# because certified AP ranks boxes by it (docs/certified_ap.md).
+BOUNDS_PER_BOX = 12
 GRID = 3  # location bins: a GRID × GRID grid of the image, cell = GRID · row + col
 NO_BIN = -1  # internal key part for a bin mode that ignores location or label
 
@@ -55,6 +56,14 @@ def _check_detections(detections: np.ndarray) -> np.ndarray:
     return boxes
 
 
+def possible_bins(bin: str, num_classes: int | None) -> int | None:
+    """How many bins the mode can form on any frame (None: the label count is unknown)."""
+    cells = GRID * GRID if "location" in bin else 1
+    if "label" not in bin:
+        return cells
+    return None if num_classes is None else cells * int(num_classes)
+
+
 def _ranks_within_bins(cell: np.ndarray, label: np.ndarray) -> np.ndarray:
     """0-based position of each box inside its bin, for boxes already grouped by bin."""
     m = cell.size
@@ -73,6 +82,8 @@ class BoxSampleCollector:
     ordered by ``sort``: "center" (centre y, then x) or "score" (descending). Per sample
     only compact numpy arrays are kept; :meth:`binned` scatters them into one
     (n, slots, 6) array per bin, +∞ rows where a sample has fewer than ``slots`` boxes.
+    ``num_classes`` (labels are 0 … num_classes − 1) fixes, before any sample is drawn,
+    the family of slots the per-image correction divides α by (:attr:`slot_family`).
     """
 
     def __init__(
@@ -82,6 +93,7 @@ class BoxSampleCollector:
         sort: str = "center",
         max_per_bin: int = 100,
         score_thr: float = 0.0,
+        num_classes: int | None = None,
     ) -> None:
         size = np.asarray(image_size, dtype=np.float64)
         if size.shape != (2,) or not np.all(np.isfinite(size) & (size > 0)):
@@ -95,6 +107,9 @@ class BoxSampleCollector:
         self.image_size = (float(size[0]), float(size[1]))
         self.bin, self.sort = bin, sort
         self.max_per_bin, self.score_thr = int(max_per_bin), float(score_thr)
+        if num_classes is not None and (int(num_classes) != num_classes or num_classes < 1):
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+        self.num_classes = None if num_classes is None else int(num_classes)
         self._boxes: list[np.ndarray] = []  # per sample: (m, 6), grouped by bin, slot order
         self._keys: list[np.ndarray] = []  # per sample: (m, 3) int [cell, label, slot]
 
@@ -103,9 +118,23 @@ class BoxSampleCollector:
         """Number of samples added so far."""
         return len(self._boxes)
 
+    @property
+    def possible_bins(self) -> int | None:
+        """Bins this mode can form on any frame; None when labels bin and are uncounted."""
+        return possible_bins(self.bin, self.num_classes)
+
+    @property
+    def slot_family(self) -> int | None:
+        """Slots any frame can have (bins × max_per_bin), fixed before sampling."""
+        bins = self.possible_bins
+        return None if bins is None else bins * self.max_per_bin
+
     def add(self, detections: np.ndarray) -> None:
         """Record the detections of one noisy sample."""
         boxes = _check_detections(detections)
+        if self.num_classes is not None and np.any(boxes[:, 5] >= self.num_classes):
+            raise ValueError(f"a detection's label is ≥ num_classes ({self.num_classes}): "
+                             "the model predicts more classes than the data set names")
         height, width = self.image_size
         boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0.0, width)
         boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0.0, height)
@@ -165,31 +194,48 @@ def _finite_or_none(values: Sequence[float]) -> list[float | None]:
     return [float(v) if np.isfinite(v) else None for v in values]
 
 
+Box = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class BoxCertificate:
     """One smoothed box: its median and the bounds its attacked median cannot leave.
 
     Coordinates are (x1, y1, x2, y2) in pixels; ``lower`` may hold −∞ and ``upper`` +∞.
     ``may_vanish``: an upper bound is +∞, so an attack may remove the box (a missing box
-    is +∞). ``label_certified``: the label column's bounds agree, so the attacked median
-    label equals ``label``. All of it holds with the probability the parent
-    :class:`DetectionCertificate` names (its ``correction``).
+    is +∞). ``label_certified``: the attacked median label equals ``label``. The attacked
+    median score lies in [``score_lower``, ``score_upper``]. ``localisation_iou`` is the
+    worst IoU of any box inside the bounds with this smoothed box (0 when a bound is
+    infinite): how well a certified box pins down where the object is. All of it holds
+    with the probability the parent :class:`DetectionCertificate` names.
     """
 
-    bbox: tuple[float, float, float, float]
-    lower: tuple[float, float, float, float]
-    upper: tuple[float, float, float, float]
+    bbox: Box
+    lower: Box
+    upper: Box
     label: int
     label_certified: bool
     may_vanish: bool
-    score: float  # median score over the samples; it carries no bound
+    score: float  # median score over the samples
     bin_key: BinKey
+    score_lower: float = -np.inf
+    score_upper: float = np.inf
+    label_range: tuple[float, float] = (-np.inf, np.inf)
 
-    def outer_box(self) -> tuple[float, float, float, float]:
+    @property
+    def localisation_iou(self) -> float:
+        return worst_case_iou(self.lower, self.upper, self.bbox)
+
+    @property
+    def localised(self) -> bool:
+        """Every box the bounds allow overlaps the smoothed box with IoU ≥ 0.5."""
+        return self.localisation_iou >= 0.5
+
+    def outer_box(self) -> Box:
         """(x1_lower, y1_lower, x2_upper, y2_upper): contains every box the bounds allow."""
         return (self.lower[0], self.lower[1], self.upper[2], self.upper[3])
 
-    def inner_box(self) -> tuple[float, float, float, float]:
+    def inner_box(self) -> Box:
         """(x1_upper, y1_upper, x2_lower, y2_lower): in every box the bounds allow.
 
         Empty (x1 > x2 or y1 > y2) when the bounds are wider than the box.
@@ -204,8 +250,33 @@ class BoxCertificate:
             "upper": _finite_or_none(self.upper),
             "label": self.label,
             "label_certified": self.label_certified,
+            "label_range": _finite_or_none(self.label_range),
             "may_vanish": self.may_vanish,
             "score": self.score,
+            "score_lower": _finite_or_none([self.score_lower])[0],
+            "score_upper": _finite_or_none([self.score_upper])[0],
+            "localisation_iou": self.localisation_iou,
+        }
+
+
+@dataclass(frozen=True)
+class AppearingSlot:
+    """A slot the smoothed detector leaves empty but an attack may fill (median +∞, lower
+    bound finite). Present, its box lies in [``lower``, ``upper``] (clipped to the image
+    when collected), its label in ``label_range`` and its score ≤ ``score_upper``."""
+
+    lower: Box
+    upper: Box
+    score_upper: float
+    label_range: tuple[float, float]
+    bin_key: BinKey
+
+    def to_record(self) -> dict:
+        return {
+            "lower": _finite_or_none(self.lower),
+            "upper": _finite_or_none(self.upper),
+            "score_upper": _finite_or_none([self.score_upper])[0],
+            "label_range": _finite_or_none(self.label_range),
         }
 
 
@@ -223,14 +294,23 @@ class DetectionCertificate:
     bin: str | None  # None when certify_boxes was handed bare arrays without the names
     sort: str | None
     transform: str = "gaussian"
+    may_appear: tuple[AppearingSlot, ...] = ()
+    slot_family: int | None = None  # slots any frame can have; fixes the "image" family
+    possible_bins: int | None = None
+
+    @property
+    def observed_slots(self) -> int:
+        return len(self.boxes) + len(self.may_appear)
 
     def to_record(self) -> dict:
+        skip = {"boxes", "may_appear"}
         return {
             "method": "median_smoothing_sort_and_bin",
             "guarantee": GUARANTEES[self.correction],
-            **{f.name: getattr(self, f.name) for f in fields(self) if f.name != "boxes"},
+            **{f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip},
             "certified_range": attack_range(self.transform, self.eps, self.sigma).to_record(),
             "boxes": [box.to_record() for box in self.boxes],
+            "may_appear": [slot.to_record() for slot in self.may_appear],
         }
 
 
@@ -243,6 +323,23 @@ def _order_statistics(values: np.ndarray, ranks: Sequence[int]) -> list[np.ndarr
     return [part[k - 1] if 1 <= k <= n else np.full(values.shape[1:], fill[k]) for k in ranks]
 
 
+def _alpha_per_bound(alpha: float, correction: str, slot_family: int | None) -> float:
+    if correction == "box":
+        return alpha / BOUNDS_PER_BOX
+    if correction == "none":
+        return alpha
+    if slot_family is None:
+        raise ValueError("correction 'image' needs the slot family fixed before sampling "
+                         "(give the collector num_classes when binning by label)")
+    return alpha / (BOUNDS_PER_BOX * slot_family)
+
+
+def _label_range(key: BinKey, low: float, high: float) -> tuple[float, float]:
+    # In a label bin every finite sample carries the bin's label, so a present slot's
+    # attacked median label is that label whatever its bounds say.
+    return (float(key[1]), float(key[1])) if key[1] is not None else (float(low), float(high))
+
+
 def certify_boxes(
     binned: Mapping[BinKey, np.ndarray] | BoxSampleCollector,
     n: int,
@@ -253,24 +350,27 @@ def certify_boxes(
     bin: str | None = None,
     sort: str | None = None,
     transform: str = "gaussian",
+    slot_family: int | None = None,
 ) -> DetectionCertificate:
     """Median-smoothed boxes with percentile bounds (§2, §3, Chiang et al. 2020).
 
     ``binned`` maps each bin to (n, slots, 6) samples (from :meth:`BoxSampleCollector.
-    binned`), or is the collector itself (then ``bin`` and ``sort`` are read from it).
-    Per slot and column the smoothed value is the lower median y(⌈n/2⌉) of the n samples
-    (an order statistic, since np.median averages and breaks on +∞); a slot whose median
-    is +∞ outputs no box. With (k_l, k_u) = ``order_statistic_indices(n, p_l, p_u, α')``,
-    lower = y(k_l) and upper = y(k_u), 0 → −∞ and n + 1 → +∞.
+    binned`), or is the collector itself (then ``bin``, ``sort`` and ``slot_family`` are
+    read from it). Per slot and column the smoothed value is the lower median y(⌈n/2⌉)
+    of the n samples (an order statistic, since np.median averages and breaks on +∞); a
+    slot whose median is +∞ outputs no box. With (k_l, k_u) =
+    ``order_statistic_indices(n, p_l, p_u, α')``, lower = y(k_l) and upper = y(k_u),
+    0 → −∞ and n + 1 → +∞. Slots with median +∞ but a finite lower bound are returned
+    as ``may_appear``: an attack may make them show up.
 
     Guarantee: for every ‖δ'‖₂ ≤ ``eps`` (model-input space), h_{p_l}(x) ≤ h_{1/2}(x + δ')
-    ≤ h_{p_u}(x) per column; each bound misses its percentile with probability ≤ α'
-    over the sampling, so the attacked smoothed box lies in [lower, upper] and keeps a
-    certified label with probability ≥ 1 − ``alpha``:
-    - "box" (default): α' = α/10, jointly for the 10 bounds of each box (the 8 of §2's
-      α/8 plus the label's lower and upper one);
-    - "image": α' = α/(10·B), B the frame's slots (those without a box included),
-      jointly for every box of the frame;
+    ≤ h_{p_u}(x) per column (4 coordinates, score, label); each bound misses its
+    percentile with probability ≤ α' over the sampling:
+    - "box" (default): α' = α/12, so the 12 bounds of each box (or may-appear slot) hold
+      jointly with probability ≥ 1 − ``alpha``;
+    - "image": α' = α/(12·``slot_family``), the family being every slot the frame could
+      have (bins × max_per_bin), fixed before sampling: all bounds of the frame hold
+      jointly with probability ≥ 1 − ``alpha``;
     - "none": α' = α, each bound on its own, as in Chiang et al.'s code.
 
     With a camera-effect ``transform`` (samples drawn with one brightness, contrast or
@@ -278,10 +378,12 @@ def certify_boxes(
     ``attack_range(transform, eps)`` in place of the ℓ2 ball, with the levels of
     :func:`adcert.stats.percentile_levels`.
     """
+    bins_possible = None
     if isinstance(binned, BoxSampleCollector):
         if int(n) != binned.n:
             raise ValueError(f"n ({n}) must equal the number of samples collected ({binned.n})")
-        bin, sort, binned = binned.bin, binned.sort, binned.binned()
+        bin, sort, slot_family = binned.bin, binned.sort, binned.slot_family
+        bins_possible, binned = binned.possible_bins, binned.binned()
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive sample count, got {n}")
     n = int(n)
@@ -297,30 +399,43 @@ def certify_boxes(
             raise ValueError(f"binned[{key}] must have shape (n, slots, 6), got {values.shape}")
         if values.shape[0] != n:
             raise ValueError(f"n ({n}) must equal the number of samples in binned[{key}]")
-    slots = sum(values.shape[1] for values in arrays.values())
-    tests = {"box": BOUNDS_PER_BOX, "image": BOUNDS_PER_BOX * max(slots, 1), "none": 1}
-    alpha_per_bound = alpha / tests[correction]
+    alpha_per_bound = _alpha_per_bound(alpha, correction, slot_family)
     p_l, p_u = percentile_levels(transform, sigma, eps)
     k_l, k_u = order_statistic_indices(n, p_l, p_u, alpha_per_bound)
-    boxes = []
+    boxes, appearing = [], []
     for key, values in arrays.items():
         median, lower, upper = _order_statistics(values, [(n + 1) // 2, k_l, k_u])
-        for j in np.flatnonzero(np.all(np.isfinite(median), axis=1)):
-            label_low, label_up = lower[j, 5], upper[j, 5]
+        for j in range(values.shape[1]):
+            # A missing box is a row of +∞, so every column is finite in the same samples.
+            if not np.isfinite(median[j, 0]):
+                if lower[j, 0] < np.inf:
+                    appearing.append(AppearingSlot(
+                        lower=tuple(float(v) for v in lower[j, :4]),
+                        upper=tuple(float(v) for v in upper[j, :4]),
+                        score_upper=float(upper[j, 4]),
+                        label_range=_label_range(key, lower[j, 5], upper[j, 5]),
+                        bin_key=key))
+                continue
+            label_range = _label_range(key, lower[j, 5], upper[j, 5])
             boxes.append(
                 BoxCertificate(
                     bbox=tuple(float(v) for v in median[j, :4]),
                     lower=tuple(float(v) for v in lower[j, :4]),
                     upper=tuple(float(v) for v in upper[j, :4]),
                     label=int(median[j, 5]),
-                    label_certified=bool(np.isfinite(label_up) and label_low == label_up),
-                    may_vanish=bool(np.any(np.isinf(upper[j, [0, 1, 2, 3, 5]]))),
+                    label_certified=bool(np.isfinite(upper[j, 5])
+                                         and label_range[0] == label_range[1]),
+                    may_vanish=bool(np.any(np.isinf(upper[j]))),
                     score=float(median[j, 4]),
                     bin_key=key,
+                    score_lower=float(lower[j, 4]),
+                    score_upper=float(upper[j, 4]),
+                    label_range=label_range,
                 )
             )
     return DetectionCertificate(
-        tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort, transform
+        tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort, transform,
+        tuple(appearing), slot_family, bins_possible,
     )
 
 

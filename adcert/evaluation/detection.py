@@ -1,22 +1,30 @@
-"""AP@50 of the base detector, of the smoothed (median) detector, and certified AP@50.
+"""AP@50 of the base detector and of the smoothed (median) detector, certified AP@50 and
+certified recall, and Chiang et al.'s reading of certified AP@50.
 
-Certified AP@50 (CERTIFICATION_MATH.md §3): a smoothed box is a certified true positive
-when its label is certified and its worst IoU with the ground truth over the 16 corner
-boxes of its bounds is ≥ 0.5. All three use the same greedy matching by score and COCO's
-101-point interpolated precision, so they can be compared with each other.
+- ``clean_ap50`` / ``smoothed_ap50``: pycocotools as mmdet's ``CocoMetric`` (crowd regions,
+  maxDets 100); clean detections at the model's own test score threshold.
+- ``certified_ap50`` / ``certified_recall``: lower bounds on the AP@50 / recall of the
+  attacked smoothed detector (docs/certified_ap.md, :mod:`adcert.evaluation.certified_ap`),
+  holding jointly with probability ≥ 1 − ``certified_failure_bound``.
+- ``chiang_certified_ap50``: the paper's reading, for comparison only; not a bound.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
-from adcert.certify.detection import worst_case_iou
-
-IOU_THRESHOLD = 0.5
+from adcert.evaluation.certified_ap import (
+    certified_frame,
+    chiang_frame,
+    dataset_ap,
+    failure_probability,
+)
+from adcert.evaluation.coco import coco_ap50
 
 
 def box_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -31,71 +39,55 @@ def box_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
-def match(scores: np.ndarray, labels: np.ndarray, overlap: np.ndarray,
-          gt_labels: np.ndarray) -> dict[int, list[tuple[float, bool]]]:
-    """Greedy matching by descending score: each prediction takes the unmatched ground
-    truth of its label with the largest overlap ≥ 0.5. Returns per label (score, is_tp)."""
-    taken = np.zeros(len(gt_labels), dtype=bool)
-    out: dict[int, list[tuple[float, bool]]] = defaultdict(list)
-    for p in np.argsort(-scores, kind="stable"):
-        candidates = (gt_labels == labels[p]) & ~taken & (overlap[p] >= IOU_THRESHOLD)
-        hit = bool(candidates.any())
-        if hit:
-            taken[np.flatnonzero(candidates)[np.argmax(overlap[p][candidates])]] = True
-        out[int(labels[p])].append((float(scores[p]), hit))
-    return out
-
-
-def average_precision(scored: list[tuple[float, bool]], num_gt: int) -> float:
-    """COCO's 101-point interpolated AP of (score, is_tp) pairs against num_gt truths."""
-    if num_gt == 0:
-        return float("nan")
-    if not scored:
-        return 0.0
-    order = np.argsort([-s for s, _ in scored], kind="stable")
-    tp = np.array([scored[i][1] for i in order], dtype=float)
-    recall = np.cumsum(tp) / num_gt
-    precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
-    precision = np.maximum.accumulate(precision[::-1])[::-1]  # monotone envelope
-    points = np.linspace(0, 1, 101)
-    at = np.searchsorted(recall, points, side="left")  # first rank reaching each recall
-    reached = at < len(precision)
-    return float(np.sum(precision[at[reached]]) / len(points))
-
-
 def frame_matches(sample: dict) -> dict:
-    """Per-frame matches for the three readings; ``sample`` holds ``gt_boxes`` (G, 4),
-    ``gt_labels`` (G,), ``clean`` (k, 6) and ``smoothed`` (list of box records)."""
+    """What one frame contributes to every reading.
+
+    ``sample`` holds ``gt_boxes`` (G, 4), ``gt_labels`` (G,), optionally ``ignored_boxes``
+    / ``ignored_labels`` (crowd regions), ``clean`` (k, 6) base-model detections,
+    ``smoothed`` (box records) and ``may_appear`` (slot records), and optionally the
+    frame's certificate ``record`` (for the failure bound).
+    """
     gt_boxes = np.asarray(sample["gt_boxes"], dtype=float).reshape(-1, 4)
     gt_labels = np.asarray(sample["gt_labels"], dtype=int).reshape(-1)
-    clean = np.asarray(sample["clean"], dtype=float).reshape(-1, 6)
-    boxes = sample["smoothed"]
-    smoothed = np.array([b["bbox"] for b in boxes], dtype=float).reshape(-1, 4)
-    scores = np.array([b["score"] for b in boxes], dtype=float)
-    labels = np.array([b["label"] for b in boxes], dtype=int)
-    worst = np.array([[worst_case_iou(_bounds(b["lower"], -np.inf), _bounds(b["upper"], np.inf),
-                                      g) if b["label_certified"] else 0.0 for g in gt_boxes]
-                      for b in boxes]).reshape(len(boxes), len(gt_boxes))
+    boxes, may_appear = list(sample["smoothed"]), list(sample.get("may_appear", []))
+    smoothed = np.array([[*b["bbox"], b["score"], b["label"]] for b in boxes],
+                        dtype=float).reshape(-1, 6)
+    coco = {"gt_boxes": gt_boxes, "gt_labels": gt_labels,
+            "ignored_boxes": np.asarray(sample.get("ignored_boxes", []), float).reshape(-1, 4),
+            "ignored_labels": np.asarray(sample.get("ignored_labels", []), int).reshape(-1)}
+    record = sample.get("record")
     return {
-        "num_gt": dict(zip(*np.unique(gt_labels, return_counts=True), strict=True)),
-        "clean": match(clean[:, 4], clean[:, 5].astype(int), box_iou(clean[:, :4], gt_boxes),
-                       gt_labels),
-        "smoothed": match(scores, labels, box_iou(smoothed, gt_boxes), gt_labels),
-        "certified": match(scores, labels, worst, gt_labels),
+        "clean": {**coco, "detections": np.asarray(sample["clean"], float).reshape(-1, 6)},
+        "smoothed": {**coco, "detections": smoothed},
+        "certified": certified_frame(gt_boxes, gt_labels, boxes, may_appear),
+        "chiang": chiang_frame(gt_boxes, gt_labels, boxes),
+        "failure": failure_probability(record) if record is not None else None,
         "boxes": len(boxes),
+        "may_appear": len(may_appear),
         "may_vanish": int(sum(b["may_vanish"] for b in boxes)),
         "label_uncertified": int(sum(not b["label_certified"] for b in boxes)),
+        "unlocalised": int(sum(b.get("localisation_iou", 0.0) < 0.5 for b in boxes
+                               if b["label_certified"] and not b["may_vanish"])),
+        "certain": int(sum(b["label_certified"] and not b["may_vanish"] for b in boxes)),
     }
 
 
-def _bounds(values, infinity: float) -> np.ndarray:
-    return np.array([infinity if v is None else v for v in values], dtype=float)
+def _mean(values: dict[str, float]) -> float | None:
+    valid = [v for v in values.values() if not math.isnan(v)]
+    return float(np.mean(valid)) if valid else None
+
+
+def _strict(per_class: dict[str, float]) -> dict[str, float | None]:
+    return {k: None if math.isnan(v) else v for k, v in per_class.items()}
 
 
 @METRICS.register_module()
 class CertifiedDetMetric(BaseMetric):
-    """Clean / smoothed / certified AP@50 per class and their mean, certified recall,
-    and the rates of boxes that may vanish or whose label may change."""
+    """Clean / smoothed / certified (and Chiang's) AP@50 per class and their mean,
+    certified recall and its failure bound, and the rates of boxes that may vanish, whose
+    label may change, or that are certified but not localised (worst-case IoU with their
+    own smoothed box < 0.5). Per-class figures are keyed by class name; undefined
+    figures are None (strict JSON)."""
 
     default_prefix = "cert"
 
@@ -107,26 +99,35 @@ class CertifiedDetMetric(BaseMetric):
         self.results.extend(frame_matches(sample) for sample in data_samples)
 
     def compute_metrics(self, results: list) -> dict:
+        labels = list(range(len(self.classes)))
         num_gt: dict[int, int] = defaultdict(int)
         for r in results:
-            for label, count in r["num_gt"].items():
+            for label, count in r["certified"]["num_gt"].items():
                 num_gt[int(label)] += int(count)
+        readings = {
+            "clean": coco_ap50([r["clean"] for r in results], labels),
+            "smoothed": coco_ap50([r["smoothed"] for r in results], labels),
+            "certified": dataset_ap([r["certified"]["scored"] for r in results], num_gt,
+                                    labels),
+            "chiang_certified": dataset_ap([r["chiang"] for r in results], num_gt, labels),
+        }
         metrics: dict = {}
-        for reading in ("clean", "smoothed", "certified"):
-            per_class = {}
-            for label, name in enumerate(self.classes):
-                scored = [pair for r in results for pair in r[reading].get(label, [])]
-                per_class[name] = average_precision(scored, num_gt.get(label, 0))
-            valid = [v for v in per_class.values() if not np.isnan(v)]
-            metrics[f"{reading}_ap50"] = float(np.mean(valid)) if valid else None
-            metrics[f"{reading}_ap50_per_class"] = {
-                k: None if np.isnan(v) else v for k, v in per_class.items()}
+        for reading, per_label in readings.items():
+            per_class = {name: per_label[label] for label, name in enumerate(self.classes)}
+            metrics[f"{reading}_ap50"] = _mean(per_class)
+            metrics[f"{reading}_ap50_per_class"] = _strict(per_class)
         total_gt = sum(num_gt.values())
-        certified_tp = sum(hit for r in results for pairs in r["certified"].values()
-                           for _, hit in pairs)
-        boxes = sum(r["boxes"] for r in results)
+        certified_tp = sum(r["certified"]["certified_tp"] for r in results)
         metrics["certified_recall"] = certified_tp / total_gt if total_gt else None
-        for key, field in (("may_vanish_rate", "may_vanish"),
-                           ("label_changeable_rate", "label_uncertified")):
-            metrics[key] = sum(r[field] for r in results) / boxes if boxes else None
+        failures = [r["failure"] for r in results]
+        metrics["certified_failure_bound"] = (
+            None if any(f is None for f in failures) else min(1.0, float(sum(failures))))
+        boxes = sum(r["boxes"] for r in results)
+        certain = sum(r["certain"] for r in results)
+        for key, field, total in (("may_vanish_rate", "may_vanish", boxes),
+                                  ("label_changeable_rate", "label_uncertified", boxes),
+                                  ("unlocalised_rate", "unlocalised", certain)):
+            metrics[key] = sum(r[field] for r in results) / total if total else None
+        metrics["may_appear_per_frame"] = (
+            sum(r["may_appear"] for r in results) / len(results) if results else None)
         return metrics

@@ -3,8 +3,11 @@
 Per box: the smoothed (median) box solid, the certified outer bound (union of every box
 the bounds allow) dotted, the inner bound (their intersection) dashed, a label saying
 whether it is certified, and a red X when an attack may remove the box or change its
-label (Chiang et al. 2020's convention). Bounds may be infinite (None in the records);
-everything is clipped to the frame.
+label (Chiang et al. 2020's convention). A certified box says how well it is localised:
+"certified IoU≥0.72" gives the worst-case IoU of any box inside its bounds with the
+smoothed box (rounded down); below 0.5 it reads "certified, unlocalised" and is drawn with
+a thin line. Bounds may be infinite (None in the records); everything is clipped to the
+frame.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import cv2
 import numpy as np
 
+from adcert.certify.detection import worst_case_iou
+from adcert.stats._rounding import floor_to
 from adcert.vis.caption import (
     GUARANTEE_LINE,
     Swatch,
@@ -166,10 +171,16 @@ def _parse_box(box: object, index: int) -> dict:
         raise ValueError(f"box {index}: `label` must be a class id, got {label!r}")
     label_certified = bool(box.get("label_certified", False))
     may_vanish = bool(box.get("may_vanish", True))
+    lower = _bound(box.get("lower"), -math.inf, "lower", index)
+    upper = _bound(box.get("upper"), math.inf, "upper", index)
+    localisation = box.get("localisation_iou")
+    if localisation is None:
+        localisation = worst_case_iou(lower, upper, tuple(float(v) for v in bbox))
     return {
         "bbox": tuple(float(v) for v in bbox),
-        "lower": _bound(box.get("lower"), -math.inf, "lower", index),
-        "upper": _bound(box.get("upper"), math.inf, "upper", index),
+        "lower": lower,
+        "upper": upper,
+        "localisation_iou": float(localisation),
         "label": int(label),
         "certified": label_certified and not may_vanish,
         "crossed": may_vanish or not label_certified,
@@ -189,6 +200,19 @@ def certified_object_count(record: Mapping) -> tuple[int, int]:
     """(certified, total) boxes; certified = label certified and the box cannot vanish."""
     boxes = parse_boxes(record)
     return sum(box["certified"] for box in boxes), len(boxes)
+
+
+def localised_count(record: Mapping) -> int:
+    """Certified boxes whose every admitted box overlaps the smoothed one with IoU ≥ 0.5."""
+    return sum(b["certified"] and b["localisation_iou"] >= 0.5 for b in parse_boxes(record))
+
+
+def _status(box: dict) -> str:
+    if not box["certified"]:
+        return "not certified"
+    if box["localisation_iou"] < 0.5:
+        return "certified, unlocalised"
+    return f"certified IoU≥{floor_to(box['localisation_iou'], 2):.2f}"
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
@@ -233,12 +257,13 @@ def draw_certified_boxes(image: np.ndarray, record: Mapping,
         inner = (upper[0], upper[1], lower[2], lower[3])
         if all(map(math.isfinite, inner)) and inner[0] < inner[2] and inner[1] < inner[3]:
             _draw_box(out, inner, "dashed", colour, thickness)
-        _draw_box(out, box["bbox"], "solid", colour, thickness)
+        loose = box["certified"] and box["localisation_iou"] < 0.5
+        _draw_box(out, box["bbox"], "solid", colour, 1 if loose else thickness)
         if box["crossed"]:
             x1, y1, x2, y2 = box["bbox"]
             _stroke(out, [((x1, y1), (x2, y2)), ((x1, y2), (x2, y1))], CROSS_RED, thickness)
-        status = "certified" if box["certified"] else "not certified"
-        labels.append((f"{class_name(box['label'], classes)} {status}", box["bbox"], colour))
+        labels.append((f"{class_name(box['label'], classes)} {_status(box)}", box["bbox"],
+                       colour))
     _draw_labels(out, labels)  # last, so that no box line crosses a label
     return out
 
@@ -254,7 +279,8 @@ def detection_caption(record: Mapping) -> list[str]:
         f"n: {format_value(get('n'))}  alpha: {format_value(get('alpha'))}  "
         f"transform: {get('transform') or 'gaussian'}",
         *certified_range_line(record),
-        f"certified objects: {certified} of {total}  (label certified and cannot vanish)",
+        f"certified objects: {certified} of {total}  (label certified and cannot vanish), "
+        f"{localised_count(record)} localised (worst-case IoU with own box ≥ 0.5)",
         LEGEND_LINE,
         GUARANTEE_LINE,
     ]

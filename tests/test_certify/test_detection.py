@@ -45,7 +45,7 @@ def test_bounds_bracket_the_exact_percentiles_tightly():
     collector = BoxSampleCollector((1000, 1000))
     collector.add_batch([s[None] for s in samples])
     cert = certify_boxes(collector, n, eps, sigma, alpha)
-    assert cert.correction == "box" and cert.alpha_per_bound == pytest.approx(alpha / 10)
+    assert cert.correction == "box" and cert.alpha_per_bound == pytest.approx(alpha / 12)
     (result,) = cert.boxes
     p_l, p_u = norm.cdf(-eps / sigma), norm.cdf(eps / sigma)
     h_l, h_u = mean + scale * norm.ppf(p_l), mean + scale * norm.ppf(p_u)
@@ -63,7 +63,7 @@ def test_bounds_bracket_the_exact_percentiles_tightly():
     assert result.score == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize("correction, per_bound", [("none", 0.1), ("box", 0.01)])
+@pytest.mark.parametrize("correction, per_bound", [("none", 0.1), ("box", 0.1 / 12)])
 def test_failure_rates_stay_below_alpha(correction, per_bound):
     # Each slot of one bin is certified on its own, so 2000 slots of one (n, 2000, 6) array
     # are 2000 independent trials of the same linear regressor.
@@ -87,17 +87,76 @@ def test_failure_rates_stay_below_alpha(correction, per_bound):
         (fail_up, binom.sf(k_u - 1, n, p_u)),
     ]:
         assert np.all(np.abs(rates.mean(0) - exact) <= 4 * np.sqrt(exact * (1 - exact) / trials))
-    if correction == "box":  # all 10 bounds of a box hold jointly w.p. ≥ 1 − α
+    if correction == "box":  # all 12 bounds of a box hold jointly w.p. ≥ 1 − α
         joint = (fail_low | fail_up).any(axis=1).mean()
         assert joint <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / trials)
     assert all(b.label_certified for b in cert.boxes)
 
 
-def test_image_correction_divides_by_all_slots():
+def test_image_correction_divides_by_a_family_fixed_before_sampling():
     samples = np.tile(box(10, 10, 20, 20), (50, 3, 1))
-    cert = certify_boxes({ALL: samples, (None, 1): samples[:, :2]}, 50, 0.1, 0.5, 0.1, "image")
-    assert cert.alpha_per_bound == pytest.approx(0.1 / (10 * 5))
+    cert = certify_boxes({ALL: samples, (None, 1): samples[:, :2]}, 50, 0.1, 0.5, 0.1, "image",
+                         slot_family=40)
+    assert cert.alpha_per_bound == pytest.approx(0.1 / (12 * 40))
     assert cert.to_record()["guarantee"] == "per_image"
+    with pytest.raises(ValueError, match="slot family"):
+        certify_boxes({ALL: samples}, 50, 0.1, 0.5, 0.1, "image")
+
+
+def test_the_collector_fixes_the_family_from_its_settings_not_its_samples():
+    collector = BoxSampleCollector((90, 90), bin="location+label", max_per_bin=3,
+                                   num_classes=4)
+    assert collector.possible_bins == 36 and collector.slot_family == 108
+    for count in (1, 5):
+        c = BoxSampleCollector((90, 90), bin="label", max_per_bin=3, num_classes=4)
+        c.add_batch([np.repeat(box(1, 1, 9, 9), count, axis=0)] * 20)
+        cert = certify_boxes(c, 20, 0.1, 0.5, 0.1, "image")
+        assert cert.alpha_per_bound == pytest.approx(0.1 / (12 * 4 * 3))
+    assert BoxSampleCollector((9, 9), bin="label").slot_family is None
+
+
+def test_labels_beyond_num_classes_are_an_error():
+    with pytest.raises(ValueError, match="num_classes"):
+        BoxSampleCollector((10, 10), num_classes=2).add(box(0, 0, 5, 5, label=2))
+
+
+def test_scores_are_bounded_like_coordinates():
+    rng = np.random.default_rng(5)
+    n = 400
+    samples = np.tile(box(10, 10, 50, 50), (n, 1, 1))
+    samples[:, 0, 4] = rng.uniform(0.2, 0.8, n)
+    (result,) = certify_boxes({ALL: samples}, n, 0.25, 0.5, 0.01).boxes
+    assert 0.2 <= result.score_lower < result.score < result.score_upper <= 0.8
+    record = result.to_record()
+    assert record["score_lower"] == result.score_lower and record["label_range"] == [0, 0]
+
+
+def test_slots_that_may_appear_are_reported():
+    # A second box in 25 % of the samples: its median is +∞ (no box), but at ε = 0.5
+    # (p_l = Φ(−1) ≈ 0.16) its lower bound is finite, so an attack may make it appear.
+    n = 200
+    samples = np.full((n, 2, 6), np.inf)
+    samples[:, 0] = box(10, 10, 50, 50)[0]
+    samples[: n // 4, 1] = box(60, 60, 90, 90, score=0.7)[0]
+    cert = certify_boxes({(None, 0): samples}, n, 0.5, 0.5, 0.01)
+    assert len(cert.boxes) == 1 and len(cert.may_appear) == 1
+    (slot,) = cert.may_appear
+    assert slot.lower == (60, 60, 90, 90) and slot.upper == (np.inf,) * 4
+    assert slot.label_range == (0.0, 0.0) and slot.score_upper == np.inf
+    record = json.loads(json.dumps(cert.to_record(), allow_nan=False))
+    assert record["may_appear"] == [{"lower": [60, 60, 90, 90], "upper": [None] * 4,
+                                     "score_upper": None, "label_range": [0, 0]}]
+    # At a small ε the slot stays certainly absent.
+    assert certify_boxes({(None, 0): samples}, n, 0.05, 0.5, 0.01).may_appear == ()
+
+
+def test_localisation_iou_is_the_worst_case_iou_with_the_own_box():
+    samples = np.concatenate([np.tile(box(10, 20, 30, 40), (50, 1, 1)),
+                              np.tile(box(12, 22, 32, 42), (50, 1, 1))])
+    (result,) = certify_boxes({ALL: samples}, 100, 0.1, 0.5, 0.1).boxes
+    assert result.localisation_iou == pytest.approx(
+        worst_case_iou(result.lower, result.upper, result.bbox))
+    assert 0.5 < result.localisation_iou < 1 and result.localised
 
 
 # --- sort-and-bin ----------------------------------------------------------------------
@@ -192,7 +251,8 @@ def test_records_are_json_with_none_for_infinity():
     samples = np.tile(box(10, 20, 30, 40), (10, 1, 1))
     cert = certify_boxes({ALL: samples}, 10, 0.5, 0.25, 0.001, bin="none")
     frame = json.loads(json.dumps(cert.to_record(), allow_nan=False))
-    assert frame["guarantee"] == "per_box" and frame["alpha_per_bound"] == pytest.approx(1e-4)
+    assert frame["guarantee"] == "per_box" and frame["alpha_per_bound"] == pytest.approx(1e-3 / 12)
+    assert frame["may_appear"] == []
     assert frame["bin"] == "none" and frame["sort"] is None and frame["eps"] == 0.5
     (record,) = frame["boxes"]
     assert record["lower"] == [None] * 4 and record["upper"] == [None] * 4
@@ -205,6 +265,10 @@ def test_records_are_json_with_none_for_infinity():
         "label_certified",
         "may_vanish",
         "score",
+        "score_lower",
+        "score_upper",
+        "label_range",
+        "localisation_iou",
     }
 
 

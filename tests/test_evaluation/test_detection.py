@@ -1,5 +1,6 @@
 import contextlib
 import io
+import json
 
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ import pytest
 pytest.importorskip("mmengine")
 pytest.importorskip("pycocotools")
 
-from adcert.evaluation.detection import CertifiedDetMetric, average_precision  # noqa: E402
+from adcert.evaluation.certified_ap import average_precision  # noqa: E402
+from adcert.evaluation.detection import CertifiedDetMetric  # noqa: E402
 
 
 def random_frames(seed: int, frames: int = 6):
@@ -60,7 +62,10 @@ def as_samples(frames, widen: float = 0.0, certified: bool = True):
     for gt, gt_labels, pred in frames:
         boxes = [{"bbox": list(row[:4]), "lower": list(row[:4] - widen),
                   "upper": list(row[:4] + widen), "label": int(row[5]),
-                  "label_certified": certified, "may_vanish": False, "score": float(row[4])}
+                  "label_range": [int(row[5]), int(row[5]) if certified else None],
+                  "label_certified": certified, "may_vanish": False, "score": float(row[4]),
+                  "score_lower": float(row[4]), "score_upper": float(row[4]),
+                  "localisation_iou": 1.0}
                  for row in pred]
         samples.append({"gt_boxes": gt, "gt_labels": gt_labels, "clean": pred,
                         "smoothed": boxes})
@@ -68,14 +73,28 @@ def as_samples(frames, widen: float = 0.0, certified: bool = True):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_clean_ap50_matches_pycocotools(seed):
+def test_clean_and_smoothed_ap50_are_pycocotools(seed):
     frames = random_frames(seed)
     metric = CertifiedDetMetric(classes=["a", "b"])
     metric.process(None, as_samples(frames))
     m = metric.compute_metrics(metric.results)
-    assert m["clean_ap50"] == pytest.approx(pycocotools_ap50(frames), abs=1e-6)
-    # Exact bounds and certified labels: certified AP is the smoothed AP.
-    assert m["certified_ap50"] == pytest.approx(m["smoothed_ap50"])
+    assert m["clean_ap50"] == pytest.approx(pycocotools_ap50(frames), abs=1e-9)
+    assert m["smoothed_ap50"] == pytest.approx(pycocotools_ap50(frames), abs=1e-9)
+    # Exact bounds: the sound reading can only lose where a truth is not exclusive.
+    assert m["certified_ap50"] <= m["smoothed_ap50"] + 1e-12
+    assert set(m["certified_ap50_per_class"]) == {"a", "b"}
+
+
+def test_exact_bounds_and_exclusive_truths_certify_the_smoothed_ap():
+    # Two well-separated objects, each found once: nothing can take another's truth.
+    gt = np.array([[0, 0, 40, 40], [100, 100, 160, 150]], dtype=float)
+    pred = np.array([[1, 1, 41, 40, 0.9, 0], [100, 102, 158, 150, 0.8, 1]])
+    frames = [(gt, np.array([0, 1]), pred)]
+    metric = CertifiedDetMetric(classes=["a", "b"])
+    metric.process(None, as_samples(frames))
+    m = metric.compute_metrics(metric.results)
+    assert m["certified_ap50"] == pytest.approx(1.0) and m["certified_recall"] == 1.0
+    assert m["chiang_certified_ap50"] == pytest.approx(1.0)
 
 
 def test_wide_bounds_or_changeable_labels_lose_certified_ap():
@@ -88,9 +107,39 @@ def test_wide_bounds_or_changeable_labels_lose_certified_ap():
     metric.process(None, as_samples(frames, certified=False))
     changeable = metric.compute_metrics(metric.results)
     assert changeable["certified_ap50"] == 0.0 and changeable["label_changeable_rate"] == 1.0
+    assert changeable["chiang_certified_ap50"] == 0.0
+
+
+def test_crowd_regions_are_neither_true_nor_false_for_clean_ap():
+    gt = np.array([[0, 0, 40, 40]], dtype=float)
+    crowd = np.array([[100, 100, 200, 200]], dtype=float)
+    pred = np.array([[0, 0, 40, 40, 0.5, 0], [110, 110, 190, 190, 0.9, 0]])
+    sample = {"gt_boxes": gt, "gt_labels": [0], "clean": pred, "smoothed": [],
+              "ignored_boxes": crowd, "ignored_labels": [0]}
+    metric = CertifiedDetMetric(classes=["a"])
+    metric.process(None, [sample])
+    m = metric.compute_metrics(metric.results)
+    assert m["clean_ap50"] == pytest.approx(1.0)  # the box on the crowd is not an FP
+    sample.pop("ignored_boxes"), sample.pop("ignored_labels")
+    metric = CertifiedDetMetric(classes=["a"])
+    metric.process(None, [sample])
+    assert metric.compute_metrics(metric.results)["clean_ap50"] < 1.0
+
+
+def test_strict_json_and_none_where_undefined():
+    metric = CertifiedDetMetric(classes=["a", "b"])
+    sample = {"gt_boxes": np.zeros((0, 4)), "gt_labels": [], "clean": np.zeros((0, 6)),
+              "smoothed": []}
+    metric.process(None, [sample])
+    m = metric.compute_metrics(metric.results)
+    json.dumps(m, allow_nan=False)
+    assert m["certified_ap50"] is None and m["certified_ap50_per_class"] == {"a": None, "b": None}
+    assert m["certified_recall"] is None
 
 
 def test_average_precision_edge_cases():
     assert average_precision([], 3) == 0.0
     assert np.isnan(average_precision([(0.9, False)], 0))
     assert average_precision([(0.9, True), (0.8, True)], 2) == pytest.approx(1.0)
+    # A tie between a true and a false positive ranks the false one first.
+    assert average_precision([(0.9, True), (0.9, False)], 1) == pytest.approx(0.5)

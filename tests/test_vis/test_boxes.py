@@ -92,10 +92,16 @@ def test_labels_name_the_class_and_the_certificate(monkeypatch):
     monkeypatch.setattr(boxes_module, "draw_text_box",
                         lambda image, text, *args, **kwargs: texts.append(text) or (0, 0, 1, 1))
     draw_detection_record(frame(), detection_record(), DET_CLASSES)
-    assert texts == ["car certified", "person not certified", "traffic sign not certified"]
+    # The car's bounds are wide (worst-case IoU with its own box 0.46): unlocalised.
+    assert texts == ["car certified, unlocalised", "person not certified",
+                     "traffic sign not certified"]
     texts.clear()
     draw_detection_record(frame(), detection_record())  # no names: generic ones
-    assert texts[0] == "class 0 certified"
+    assert texts[0] == "class 0 certified, unlocalised"
+    texts.clear()
+    tight = {"boxes": [box((30, 30, 80, 80), [29, 29, 79, 79], [31, 31, 81, 81], label=0)]}
+    draw_detection_record(frame(), tight, DET_CLASSES)
+    assert texts == ["car certified IoU≥0.92"]  # worst corner (31, 31, 79, 79): 2304 / 2500
 
 
 def test_labels_of_nearby_boxes_do_not_cover_each_other(monkeypatch):
@@ -116,7 +122,8 @@ def test_caption_states_settings_count_and_guarantee():
     record = detection_record()
     assert certified_object_count(record) == (1, 3)
     lines = detection_caption(record)
-    assert "certified objects: 1 of 3  (label certified and cannot vanish)" in lines
+    assert ("certified objects: 1 of 3  (label certified and cannot vanish), 0 localised "
+            "(worst-case IoU with own box ≥ 0.5)") in lines
     assert GUARANTEE_LINE in lines
     joined = "\n".join(lines)
     assert "sigma: 0.25" in joined and "eps: 0.36" in joined and "n: 200" in joined
