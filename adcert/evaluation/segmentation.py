@@ -1,4 +1,5 @@
-"""Certified segmentation metrics: accuracy, mIoU and abstain rate (SegCertify's table).
+"""Certified segmentation metrics: accuracy, mIoU and abstain rate (SegCertify's table),
+counted and averaged as mmseg's ``IoUMetric`` does; per-class IoU keyed by class name.
 
 A certified map holds a class or ``ABSTAIN_PIXEL`` (255) per pixel. Two readings:
 - "certified": abstentions count as wrong (they match no ground-truth class);
@@ -18,28 +19,37 @@ from adcert.certify.segmentation import ABSTAIN_PIXEL
 
 def area_counts(pred: np.ndarray, gt: np.ndarray, num_classes: int,
                 ignore_index: int = 255) -> dict[str, np.ndarray]:
-    """Per-class intersection, predicted and ground-truth pixel counts over valid gt.
+    """Per-class intersection, predicted and ground-truth pixel counts over valid gt, by
+    mmseg's ``IoUMetric.intersect_and_union``.
 
     Predictions outside [0, num_classes) (abstentions) count towards no class, so they
     lower recall and IoU of the ground-truth class they cover.
     """
-    valid = gt != ignore_index
-    pred, gt = pred[valid].astype(np.int64), gt[valid].astype(np.int64)
-    in_range = (pred >= 0) & (pred < num_classes)
-    hit = in_range & (pred == gt)
-    return {
-        "intersect": np.bincount(gt[hit], minlength=num_classes)[:num_classes],
-        "pred_area": np.bincount(pred[in_range], minlength=num_classes)[:num_classes],
-        "gt_area": np.bincount(gt, minlength=num_classes)[:num_classes],
-    }
+    import torch
+    from mmseg.evaluation.metrics import IoUMetric
+
+    intersect, _, pred_area, gt_area = IoUMetric.intersect_and_union(
+        torch.from_numpy(np.asarray(pred, dtype=np.int64)),
+        torch.from_numpy(np.asarray(gt, dtype=np.int64)), num_classes, ignore_index)
+    as_counts = lambda t: t.numpy().astype(np.int64)  # noqa: E731
+    return {"intersect": as_counts(intersect), "pred_area": as_counts(pred_area),
+            "gt_area": as_counts(gt_area)}
 
 
 def _miou(counts: dict[str, np.ndarray]) -> tuple[float, np.ndarray]:
+    """mIoU as mmseg's ``IoUMetric`` computes it: the mean of per-class IoU over the
+    classes whose union is non-empty (a class predicted but absent from the ground truth
+    scores 0)."""
+    import torch
+    from mmseg.evaluation.metrics import IoUMetric
+
     union = counts["pred_area"] + counts["gt_area"] - counts["intersect"]
-    present = counts["gt_area"] > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = counts["intersect"] / union
-    return float(np.nanmean(iou[present])) if present.any() else float("nan"), iou
+    as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    iou = IoUMetric.total_area_to_metrics(
+        as_tensor(counts["intersect"]), as_tensor(union), as_tensor(counts["pred_area"]),
+        as_tensor(counts["gt_area"]))["IoU"]
+    iou = np.asarray(iou, dtype=float)
+    return (float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")), iou
 
 
 @METRICS.register_module()
@@ -53,9 +63,13 @@ class CertifiedSegMetric(BaseMetric):
 
     default_prefix = "cert"
 
-    def __init__(self, num_classes: int, ignore_index: int = 255, **kwargs) -> None:
+    def __init__(self, num_classes: int, ignore_index: int = 255,
+                 classes: list[str] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
+        if classes is not None and len(classes) != self.num_classes:
+            raise ValueError(f"{len(classes)} class names for {num_classes} classes")
+        self.classes = None if classes is None else [str(c) for c in classes]
         self.ignore_index = int(ignore_index)
 
     def process(self, data_batch, data_samples) -> None:
@@ -77,7 +91,8 @@ class CertifiedSegMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict:
         pixels = sum(r["pixels"] for r in results)
-        metrics = {"abstain_rate": sum(r["abstained"] for r in results) / max(pixels, 1)}
+        abstained = sum(r["abstained"] for r in results)
+        metrics = {"abstain_rate": abstained / pixels if pixels else None}
         for name in ("certified", "on_certified", "clean"):
             if not all(name in r for r in results):
                 continue
@@ -85,6 +100,9 @@ class CertifiedSegMetric(BaseMetric):
             scored = total["gt_area"].sum()
             # No scored pixel (all abstained) has no accuracy, rather than accuracy 0.
             metrics[f"{name}_acc"] = float(total["intersect"].sum() / scored) if scored else None
-            metrics[f"{name}_miou"], iou = _miou(total)
-            metrics[f"{name}_iou_per_class"] = [None if np.isnan(v) else float(v) for v in iou]
+            miou, iou = _miou(total)
+            metrics[f"{name}_miou"] = None if np.isnan(miou) else miou
+            names = self.classes or [str(i) for i in range(self.num_classes)]
+            metrics[f"{name}_iou_per_class"] = {
+                k: None if np.isnan(v) else float(v) for k, v in zip(names, iou, strict=True)}
         return metrics
