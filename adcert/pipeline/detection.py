@@ -61,12 +61,22 @@ def frame_record(session, frame: Frame, packed: dict) -> dict:
 
 def metric_sample(packed: dict, record: dict, clean: np.ndarray) -> dict:
     """What :func:`adcert.evaluation.detection.frame_matches` takes for one frame."""
-    gt = packed["data_samples"].gt_instances
-    sample = {"gt_boxes": gt.bboxes.numpy(), "gt_labels": gt.labels.numpy(), "clean": clean,
-              "smoothed": record["boxes"], "may_appear": record.get("may_appear", [])}
-    if "ignore_flags" in gt:
-        sample["gt_ignore"] = gt.ignore_flags.numpy().astype(bool)
+    data = packed["data_samples"]
+    gt = data.gt_instances
+    sample = {"gt_boxes": _numpy(gt.bboxes), "gt_labels": _numpy(gt.labels), "clean": clean,
+              "smoothed": record["boxes"], "may_appear": record.get("may_appear", []),
+              "record": record}
+    # mmdet's PackDetInputs moves crowd / ignored boxes out of gt_instances.
+    ignored = data.get("ignored_instances")
+    if ignored is not None and "bboxes" in ignored:
+        sample["ignored_boxes"] = _numpy(ignored.bboxes)
+        sample["ignored_labels"] = _numpy(ignored.labels)
     return sample
+
+
+def _numpy(values) -> np.ndarray:
+    """Boxes may come as a tensor or as mmdet's HorizontalBoxes."""
+    return np.asarray(getattr(values, "tensor", values).cpu().numpy())
 
 
 def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResult:
@@ -164,5 +174,7 @@ def _title(s: DetSettings) -> str:
 TASK = Task(
     name="detection", framework="mmdet", settings_type=DetSettings, certify=certify_record,
     make_metric=_make_metric, check_model=check_model, title=_title, preflight=preflight,
-    headline=("clean_ap50", "smoothed_ap50", "certified_ap50", "certified_recall",
-              "may_vanish_rate", "label_changeable_rate", "seconds_per_frame"))
+    headline=("clean_ap50", "smoothed_ap50", "certified_ap50", "chiang_certified_ap50",
+              "certified_recall", "certified_failure_bound", "may_vanish_rate",
+              "may_appear_per_frame", "label_changeable_rate", "unlocalised_rate",
+              "seconds_per_frame"))

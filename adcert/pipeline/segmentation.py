@@ -116,7 +116,7 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
 def _make_metric(classes: list[str]):
     from adcert.evaluation.segmentation import CertifiedSegMetric
 
-    metric = CertifiedSegMetric(num_classes=len(classes))
+    metric = CertifiedSegMetric(num_classes=len(classes), classes=list(classes))
     metric.dataset_meta = {"classes": list(classes)}
     return metric
 
