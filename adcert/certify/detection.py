@@ -22,6 +22,7 @@ import numpy as np
 
 from adcert.stats import attack_range, order_statistic_indices, percentile_levels
 from adcert.stats._checks import check_alpha, check_sigma
+from adcert.stats.multiple_testing import divide_down
 
 BIN_MODES = ("none", "label", "location", "location+label")
 SORT_KEYS = ("center", "score")
@@ -325,13 +326,13 @@ def _order_statistics(values: np.ndarray, ranks: Sequence[int]) -> list[np.ndarr
 
 def _alpha_per_bound(alpha: float, correction: str, slot_family: int | None) -> float:
     if correction == "box":
-        return alpha / BOUNDS_PER_BOX
+        return divide_down(alpha, BOUNDS_PER_BOX)
     if correction == "none":
         return alpha
     if slot_family is None:
         raise ValueError("correction 'image' needs the slot family fixed before sampling "
                          "(give the collector num_classes when binning by label)")
-    return alpha / (BOUNDS_PER_BOX * slot_family)
+    return divide_down(alpha, BOUNDS_PER_BOX * slot_family)
 
 
 def _label_range(key: BinKey, low: float, high: float) -> tuple[float, float]:

@@ -29,6 +29,11 @@ def _quotients(alpha: float, divisors: np.ndarray) -> np.ndarray:
     return np.where(exact, quotient, step_down(quotient))
 
 
+def divide_down(alpha: float, divisor: int) -> float:
+    """alpha / divisor rounded down (a Bonferroni level that never exceeds the exact one)."""
+    return float(_quotients(float(alpha), np.array([int(divisor)], dtype=np.int64))[0])
+
+
 def bonferroni(pvalues, alpha: float) -> np.ndarray:
     """Reject H0_i where p_i ≤ alpha / m (the threshold rounded down).
 

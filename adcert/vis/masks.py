@@ -127,7 +127,7 @@ def segmentation_caption(record: Mapping, labels: np.ndarray) -> list[str]:
     get = record.get
     return [
         f"method: {get('method')}  correction: {format_value(get('correction'))}",
-        f"sigma: {format_value(get('sigma'))}  radius: {format_value(get('radius'))}  "
+        f"sigma: {format_value(get('sigma'))}  radius: {format_value(get('radius'), 'down')}  "
         f"tau: {format_value(get('tau'))}  n0: {format_value(get('n0'))}  "
         f"n: {format_value(get('n'))}  alpha: {format_value(get('alpha'))}  "
         f"transform: {get('transform') or 'gaussian'}",

@@ -380,3 +380,15 @@ def test_infinite_coordinates_are_clipped_and_nan_refused():
     np.testing.assert_array_equal(values[0, 0, :4], [0.0, 10.0, 200.0, 20.0])
     with pytest.raises(ValueError, match="NaN"):
         collector.add(np.array([[np.nan, 10.0, 30.0, 20.0, 0.9, 1.0]]))
+
+
+def test_the_per_bound_level_never_rounds_up():
+    from fractions import Fraction
+
+    rng = np.random.default_rng(7)
+    for alpha in rng.uniform(1e-6, 0.5, 300):
+        for correction, family in (("box", None), ("image", 37)):
+            cert = certify_boxes({ALL: SAMPLES}, 20, 0.1, 0.5, alpha, correction,
+                                 slot_family=family)
+            divisor = 12 * (family or 1)
+            assert Fraction(cert.alpha_per_bound) * divisor <= Fraction(alpha)
