@@ -31,7 +31,7 @@ GUARANTEES = {"box": "per_box", "image": "per_image", "none": "per_bound"}
 # (lower, upper) of the 4 coordinates, the score and the label: the score is bounded too,
 # because certified AP ranks boxes by it (docs/certified_ap.md).
 BOUNDS_PER_BOX = 12
-GRID = 3  # location bins: a GRID × GRID grid of the image, cell = GRID · row + col
+GRID = (3, 3)  # location bins: rows × columns of the image, cell = columns · row + col
 NO_BIN = -1  # internal key part for a bin mode that ignores location or label
 
 BinKey = tuple[int | None, int | None]  # (cell, label); None where the mode ignores it
@@ -57,9 +57,10 @@ def _check_detections(detections: np.ndarray) -> np.ndarray:
     return boxes
 
 
-def possible_bins(bin: str, num_classes: int | None) -> int | None:
+def possible_bins(bin: str, num_classes: int | None,
+                  grid: tuple[int, int] = GRID) -> int | None:
     """How many bins the mode can form on any frame (None: the label count is unknown)."""
-    cells = GRID * GRID if "location" in bin else 1
+    cells = grid[0] * grid[1] if "location" in bin else 1
     if "label" not in bin:
         return cells
     return None if num_classes is None else cells * int(num_classes)
@@ -78,8 +79,8 @@ class BoxSampleCollector:
 
     A sample is a (k, 6) array [x1, y1, x2, y2, score, label] in pixels (k may be 0).
     Boxes are clipped to the image, those with score < ``score_thr`` dropped, the rest
-    binned by ``bin``: "label", "location" (cell 3·row + col of the box centre in a 3×3
-    grid, 0 top-left), both, or "none". Per bin the ``max_per_bin`` highest scores survive,
+    binned by ``bin``: "label", "location" (cell cols·row + col of the box centre in a
+    ``grid`` of rows × cols cells, default 3 × 3, 0 top-left), both, or "none". Per bin the ``max_per_bin`` highest scores survive,
     ordered by ``sort``: "center" (centre y, then x) or "score" (descending). Per sample
     only compact numpy arrays are kept; :meth:`binned` scatters them into one
     (n, slots, 6) array per bin, +∞ rows where a sample has fewer than ``slots`` boxes.
@@ -95,6 +96,7 @@ class BoxSampleCollector:
         max_per_bin: int = 100,
         score_thr: float = 0.0,
         num_classes: int | None = None,
+        grid: tuple[int, int] = GRID,
     ) -> None:
         size = np.asarray(image_size, dtype=np.float64)
         if size.shape != (2,) or not np.all(np.isfinite(size) & (size > 0)):
@@ -111,6 +113,9 @@ class BoxSampleCollector:
         if num_classes is not None and (int(num_classes) != num_classes or num_classes < 1):
             raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
         self.num_classes = None if num_classes is None else int(num_classes)
+        if (len(grid) != 2 or any(int(g) != g or g < 1 for g in grid)):
+            raise ValueError(f"grid must be (rows, columns) of positive integers, got {grid}")
+        self.grid = (int(grid[0]), int(grid[1]))
         self._boxes: list[np.ndarray] = []  # per sample: (m, 6), grouped by bin, slot order
         self._keys: list[np.ndarray] = []  # per sample: (m, 3) int [cell, label, slot]
 
@@ -122,7 +127,7 @@ class BoxSampleCollector:
     @property
     def possible_bins(self) -> int | None:
         """Bins this mode can form on any frame; None when labels bin and are uncounted."""
-        return possible_bins(self.bin, self.num_classes)
+        return possible_bins(self.bin, self.num_classes, self.grid)
 
     @property
     def slot_family(self) -> int | None:
@@ -145,9 +150,10 @@ class BoxSampleCollector:
         cell = np.full(len(boxes), NO_BIN, dtype=np.int64)
         label = np.full(len(boxes), NO_BIN, dtype=np.int64)
         if "location" in self.bin:
-            row = np.clip(np.floor(GRID * centre_y / height), 0, GRID - 1)
-            col = np.clip(np.floor(GRID * centre_x / width), 0, GRID - 1)
-            cell = (GRID * row + col).astype(np.int64)
+            rows, cols = self.grid
+            row = np.clip(np.floor(rows * centre_y / height), 0, rows - 1)
+            col = np.clip(np.floor(cols * centre_x / width), 0, cols - 1)
+            cell = (cols * row + col).astype(np.int64)
         if "label" in self.bin:
             label = boxes[:, 5].astype(np.int64)
         # np.lexsort: the last key is the primary one. Bin first, then score, keep top K.

@@ -392,3 +392,15 @@ def test_the_per_bound_level_never_rounds_up():
                                  slot_family=family)
             divisor = 12 * (family or 1)
             assert Fraction(cert.alpha_per_bound) * divisor <= Fraction(alpha)
+
+
+def test_location_grid_of_rows_and_columns():
+    collector = BoxSampleCollector((100, 800), bin="location", grid=(1, 8), num_classes=3)
+    collector.add(np.concatenate([box(0, 0, 50, 90), box(700, 10, 790, 90)]))
+    assert sorted(collector.binned()) == [(0, None), (7, None)]
+    assert collector.possible_bins == 8 and collector.slot_family == 800
+    both = BoxSampleCollector((100, 800), bin="location+label", grid=(2, 4), num_classes=3)
+    both.add(box(700, 60, 790, 90, label=2))  # centre (745, 75): row 1, column 3
+    assert list(both.binned()) == [(7, 2)] and both.possible_bins == 24
+    with pytest.raises(ValueError, match="grid"):
+        BoxSampleCollector((10, 10), grid=(0, 3))
