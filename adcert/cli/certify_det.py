@@ -18,6 +18,8 @@ def parse_args(argv: list[str] | None):
                              "certified box's bounds and label hold")
     parser.add_argument("--bin", choices=DET_BINS)
     parser.add_argument("--sort", choices=DET_SORTS)
+    parser.add_argument("--grid", help="location bins: ROWSxCOLUMNS cells of the image "
+                                       "(default 3x3), for --bin location / location+label")
     parser.add_argument("--max-per-bin", type=int, help="boxes kept per bin and sample")
     parser.add_argument("--score-thr", type=float, help="drop sampled boxes below this score")
     parser.add_argument("--correction", choices=DET_CORRECTIONS,

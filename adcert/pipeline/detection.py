@@ -38,7 +38,7 @@ def certify_frame(
     clean = detections_array(clean_predictions(model, packed, amp)[0])
     height, width = packed["data_samples"].ori_shape[:2]
     collector = BoxSampleCollector((height, width), s.bin, s.sort, s.max_per_bin, s.score_thr,
-                                   num_classes=num_classes)
+                                   num_classes=num_classes, grid=s.grid_shape)
     noise = make_perturbation(s.transform, s.sigma)
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp):
         collector.add_batch([detections_array(result) for result in batch])

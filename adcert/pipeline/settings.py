@@ -117,6 +117,7 @@ class DetSettings(_Common):
     alpha: float = 1e-3
     bin: str = "label"
     sort: str = "center"
+    grid: str = "3x3"  # location cells, rows x columns
     max_per_bin: int = 100
     score_thr: float = 0.05
     correction: str = "box"
@@ -131,9 +132,20 @@ class DetSettings(_Common):
             raise ValueError(f"eps must be positive, got {self.eps}")
         _choice("bin", self.bin, DET_BINS)
         _choice("sort", self.sort, DET_SORTS)
+        self.grid_shape  # noqa: B018 - validates grid
         _choice("correction", self.correction, DET_CORRECTIONS)
         object.__setattr__(self, "max_per_bin", _integer("max_per_bin", self.max_per_bin, 1))
         object.__setattr__(self, "score_thr", _number("score_thr", self.score_thr))
+
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """``grid`` "ROWSxCOLS" as (rows, columns)."""
+        parts = str(self.grid).lower().split("x") if isinstance(self.grid, str) else []
+        if len(parts) != 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+            raise ValueError(f"grid must be ROWSxCOLUMNS of positive integers, e.g. 1x8, "
+                             f"got {self.grid!r}")
+        return int(parts[0]), int(parts[1])
 
 
 @dataclass(frozen=True)

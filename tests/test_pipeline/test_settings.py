@@ -52,3 +52,13 @@ def test_flags_of_the_other_task_are_not_settings():
     # build() takes the task's own fields only; the CLIs reject foreign flags in argparse.
     assert not hasattr(DetSettings.build(None, {"tau": 0.9}), "tau")
     assert SegSettings().to_dict()["n0"] == 100
+
+
+def test_grid_is_rows_by_columns():
+    from adcert.pipeline.settings import DetSettings
+
+    assert DetSettings().grid_shape == (3, 3)
+    assert DetSettings.build({"grid": "1x8"}, {}).grid_shape == (1, 8)
+    for bad in ("8", "0x3", "ax2", (1, 8)):
+        with pytest.raises(ValueError, match="grid"):
+            DetSettings(grid=bad)
