@@ -142,8 +142,12 @@ def is_video(source: str) -> bool:
 
 
 def image_paths(folder: str) -> list[str]:
-    """The image files of ``folder``, sorted by name."""
+    """The image files under ``folder`` (sub-folders included), sorted by relative path."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"image folder not found: {folder}")
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))
-    return [os.path.join(folder, name) for name in names]
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [os.path.relpath(os.path.join(parent, n), folder) for n in names
+                  if n.lower().endswith(IMAGE_SUFFIXES)]
+    return [os.path.join(folder, relative) for relative in sorted(found)]

@@ -105,7 +105,7 @@ def read_manifest(run_dir: str) -> dict:
 
 # What must be equal for a resumed run to extend, not contaminate, the original.
 RESUME_KEYS = ("task", "settings", "seed", "checkpoint_sha256", "config_sha256", "amp",
-               "frames")
+               "adcert_source_sha256", "frames")
 
 
 def check_resumable(manifest: dict, current: dict) -> None:
@@ -120,4 +120,7 @@ def check_resumable(manifest: dict, current: dict) -> None:
                              f"{old.get(diff)!r} in the original run")
         if key == "frames":
             raise ValueError("--resume: the frames to certify differ from the original run's")
+        if key == "adcert_source_sha256":
+            raise ValueError("--resume: adcert's code changed since the original run; "
+                             "finish it with the code that started it")
         raise ValueError(f"--resume: {key} is {new!r} here but {old!r} in the original run")

@@ -155,6 +155,7 @@ def _manifest(task, options: RunOptions, settings, seed: int, loaded, frames: Fr
         "frames": frames.describe(),
         "world_size": world_size,
         "versions": provenance.versions(),
+        "adcert_source_sha256": provenance.source_sha256(),
         "device": provenance.device_name(loaded.device),
         "norm_space": provenance.NORM_SPACE,
     }

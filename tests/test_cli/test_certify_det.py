@@ -32,7 +32,9 @@ def run(tiny_run, *extra):
 
 def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
     assert run(tiny_run, "--eps", "0.1", "--bin", "location+label") == 0
-    results = capsys.readouterr().out.split("results: ")[1].split()[0]
+    out = capsys.readouterr().out
+    assert "\r" not in out  # redirected: one log line per frame, no progress bar
+    results = out.split("results: ")[1].split()[0]
     records = [json.loads(line) for line in open(results)]
     assert len(records) == 2
     keys = {"image_id", "img_path", "method", "sigma", "eps", "n", "alpha", "correction",

@@ -140,3 +140,25 @@ def test_brightness_contrast_records_an_ellipse(tiny_run, capsys):
     record = json.loads(open(out.split("results: ")[1].split()[0]).readline())
     assert record["transform"] == "brightness_contrast" and record["radius"] is None
     assert record["certified_range"]["text"].startswith("contrast e^k and brightness b")
+
+
+def test_frames_with_one_stem_get_their_own_ids_noise_and_masks(tiny_run, tmp_path, capsys):
+    import shutil
+
+    root = tiny_run[0]
+    (source, *_) = sorted((root / "data" / "leftImg8bit" / "val" / "synthtown").glob("*.png"))
+    folder = tmp_path / "frames"
+    for relative in ("a.png", "a.jpg", "cityA/x.png", "cityB/x.png"):
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, folder / relative)
+    assert run(tiny_run, "--images", str(folder)) == 0
+    results = capsys.readouterr().out.split("results: ")[1].split()[0]
+    records = [json.loads(line) for line in open(results)]
+    assert [r["image_id"] for r in records] == ["a.jpg", "a.png", "cityA/x.png", "cityB/x.png"]
+    masks = [os.path.join(os.path.dirname(results), r["mask_path"]) for r in records]
+    assert len(set(masks)) == 4 and all(os.path.isfile(m) for m in masks)
+    # Same pixels, different ids: the two x.png frames draw different noise.
+    from adcert.noise import image_generator
+
+    first, second = (image_generator(1, r["image_id"]).normal((4,)) for r in records[2:])
+    assert not bool((first == second).all())

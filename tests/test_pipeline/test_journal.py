@@ -71,3 +71,9 @@ def test_resume_check_names_the_difference():
         check_resumable(original, {**original, "settings": {"n": 9, "sigma": 0.25}})
     with pytest.raises(ValueError, match="seed is 2 here but 1"):
         check_resumable(original, {**original, "seed": 2})
+
+
+def test_resume_refuses_changed_code():
+    original = {"task": "detection", "adcert_source_sha256": "a" * 64}
+    with pytest.raises(ValueError, match="adcert's code changed"):
+        check_resumable(original, {**original, "adcert_source_sha256": "b" * 64})
