@@ -7,7 +7,8 @@
 A check passes when the Clopper–Pearson upper bound of its wrong-certificate rate is ≤ α.
 Deliberately broken certifiers (names starting with "broken") must fail it; for them the
 table also gives the lower bound, which must exceed α for the suite to have seen the
-violation. When a log holds a check twice (appended runs), the last record counts.
+violation. When a log holds a check (name, α, trials) twice, e.g. from appended runs, the
+last record counts.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def is_broken(record: dict) -> bool:
 
 
 def read_records(lines: Iterable[str]) -> list[dict]:
-    """Records by name, the last one of each name winning, in first-seen order."""
-    records: dict[str, dict] = {}
+    """One record per check (name, α, trials), the last one winning, in first-seen order."""
+    records: dict[tuple, dict] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -35,7 +36,7 @@ def read_records(lines: Iterable[str]) -> list[dict]:
         missing = {"name", "alpha", "trials", "wrong", "upper", "lower"} - record.keys()
         if missing:
             raise SystemExit(f"line {number}: missing {sorted(missing)}")
-        records[record["name"]] = record
+        records[record["name"], record["alpha"], record["trials"]] = record
     return list(records.values())
 
 

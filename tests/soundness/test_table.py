@@ -29,12 +29,14 @@ def test_table_marks_sound_unsound_and_broken_rows(tool, tmp_path, monkeypatch, 
     with pytest.raises(AssertionError):
         assert_sound("broken: no correction", 900, 1000, 0.1)
     assert_sound("good", 6, 1000, 0.1)  # a second run of the same check: the last wins
+    assert_sound("good", 30, 1000, 0.2)  # the same name at another α: its own row
     capsys.readouterr()
     assert tool.main([str(log)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("| certifier | α | trials | wrong |") and len(out) == 5
-    good, bad, broken = out[2:]
+    assert out[0].startswith("| certifier | α | trials | wrong |") and len(out) == 6
+    good, bad, good_02, broken = out[2:]
     assert good.startswith("| good | 0.1 | 1000 | 6 | 0.0060 |") and good.endswith("| sound |")
+    assert good_02.startswith("| good | 0.2 | 1000 | 30 |")
     assert bad.endswith("| **UNSOUND** |")
     lower = SoundnessResult("x", 0.1, 1000, 900).lower
     assert f"| {lower:.4f} | caught |" in broken
