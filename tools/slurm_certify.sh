@@ -2,6 +2,8 @@
 # Certify across a slurm allocation, as mmdet's slurm_test.sh does:
 #   tools/slurm_certify.sh det|seg PARTITION JOB_NAME CONFIG CHECKPOINT [flags...]
 # GPUS (default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5), SRUN_ARGS from the environment.
+# On a preemptible partition, rerun the same command with --resume [RUN_DIR] after a
+# preemption: finished frames are kept and skipped, with any number of GPUS.
 set -euo pipefail
 if [ "$#" -lt 5 ]; then
     echo "usage: $0 det|seg PARTITION JOB_NAME CONFIG CHECKPOINT [certify flags...]" >&2
