@@ -6,7 +6,7 @@ import os
 
 from mmengine.config import Config
 
-from adcert.datasets.writers import IMAGE_SUFFIXES
+from adcert.vis.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 
 def build_test_dataset(cfg: Config):
@@ -26,9 +26,6 @@ def load_frame(dataset, index: int) -> dict:
     except Exception as error:  # noqa: BLE001 - any pipeline failure is bad input here
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"cannot load frame {index} of the test set: {detail}") from error
-
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 
 
 class ImageFrames:
