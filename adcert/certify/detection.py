@@ -304,10 +304,10 @@ class DetectionCertificate:
     may_appear: tuple[AppearingSlot, ...] = ()
     slot_family: int | None = None  # slots any frame can have; fixes the "image" family
     possible_bins: int | None = None
-
-    @property
-    def observed_slots(self) -> int:
-        return len(self.boxes) + len(self.may_appear)
+    # Slots whose bounds the statements rest on (boxes and may-appear slots as certified,
+    # before any suppression removed some): what a joint failure bound must count.
+    observed_slots: int | None = None
+    suppression_iou: float | None = None  # NMS after smoothing (adcert.certify.suppression)
 
     def to_record(self) -> dict:
         skip = {"boxes", "may_appear"}
@@ -442,7 +442,7 @@ def certify_boxes(
             )
     return DetectionCertificate(
         tuple(boxes), eps, sigma, n, alpha, alpha_per_bound, correction, bin, sort, transform,
-        tuple(appearing), slot_family, bins_possible,
+        tuple(appearing), slot_family, bins_possible, len(boxes) + len(appearing),
     )
 
 

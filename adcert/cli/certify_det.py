@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--grid", help="location bins: ROWSxCOLUMNS cells of the image "
                                        "(default 3x3), for --bin location / location+label")
     parser.add_argument("--max-per-bin", type=int, help="boxes kept per bin and sample")
+    parser.add_argument("--nms-iou", type=float,
+                        help="greedy per-class NMS of the smoothed boxes at this IoU, with "
+                             "certified suppression (docs/certified_ap.md)")
     parser.add_argument("--score-thr", type=float, help="drop sampled boxes below this score")
     parser.add_argument("--correction", choices=DET_CORRECTIONS,
                         help="multiple-testing correction: per box (default), per image, none")

@@ -185,5 +185,7 @@ def failure_probability(record: dict) -> float | None:
     bins = record.get("possible_bins")
     if bins is None:
         return None
-    slots = len(record["boxes"]) + len(record.get("may_appear", []))
+    slots = record.get("observed_slots")
+    if slots is None:
+        slots = len(record["boxes"]) + len(record.get("may_appear", []))
     return min(1.0, record["alpha_per_bound"] * (12 * slots + bins))

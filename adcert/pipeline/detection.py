@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from adcert.certify.detection import BoxSampleCollector, DetectionCertificate, certify_boxes
+from adcert.certify.suppression import suppress_duplicates
 from adcert.models.forward import clean_predictions, detections_array, perturbed_predictions
 from adcert.noise import make_perturbation
 from adcert.pipeline import provenance
@@ -44,6 +45,8 @@ def certify_frame(
         collector.add_batch([detections_array(result) for result in batch])
     cert = certify_boxes(collector, s.n, s.eps, s.sigma, s.alpha, s.correction,
                          transform=s.transform)
+    if s.nms_iou is not None:
+        cert = suppress_duplicates(cert, s.nms_iou)
     return cert, clean
 
 

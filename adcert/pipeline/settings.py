@@ -120,6 +120,7 @@ class DetSettings(_Common):
     grid: str = "3x3"  # location cells, rows x columns
     max_per_bin: int = 100
     score_thr: float = 0.05
+    nms_iou: float | None = None  # greedy per-class NMS after smoothing, certified
     correction: str = "box"
     batch_size: int = 8
     max_images: int | None = None
@@ -136,6 +137,10 @@ class DetSettings(_Common):
         _choice("correction", self.correction, DET_CORRECTIONS)
         object.__setattr__(self, "max_per_bin", _integer("max_per_bin", self.max_per_bin, 1))
         object.__setattr__(self, "score_thr", _number("score_thr", self.score_thr))
+        if self.nms_iou is not None:
+            object.__setattr__(self, "nms_iou", _number("nms_iou", self.nms_iou))
+            if not 0.0 <= self.nms_iou < 1.0:
+                raise ValueError(f"nms_iou must lie in [0, 1), got {self.nms_iou}")
 
 
     @property
