@@ -80,10 +80,11 @@ class BoxSampleCollector:
     A sample is a (k, 6) array [x1, y1, x2, y2, score, label] in pixels (k may be 0).
     Boxes are clipped to the image, those with score < ``score_thr`` dropped, the rest
     binned by ``bin``: "label", "location" (cell cols·row + col of the box centre in a
-    ``grid`` of rows × cols cells, default 3 × 3, 0 top-left), both, or "none". Per bin the ``max_per_bin`` highest scores survive,
-    ordered by ``sort``: "center" (centre y, then x) or "score" (descending). Per sample
-    only compact numpy arrays are kept; :meth:`binned` scatters them into one
-    (n, slots, 6) array per bin, +∞ rows where a sample has fewer than ``slots`` boxes.
+    ``grid`` of rows × cols cells, default 3 × 3, 0 top-left), both, or "none". Per bin
+    the ``max_per_bin`` highest scores survive, ordered by ``sort``: "center" (centre y,
+    then x) or "score" (descending). Per sample only compact numpy arrays are kept;
+    :meth:`binned` scatters them into one (n, slots, 6) array per bin, +∞ rows where a
+    sample has fewer than ``slots`` boxes.
     ``num_classes`` (labels are 0 … num_classes − 1) fixes, before any sample is drawn,
     the family of slots the per-image correction divides α by (:attr:`slot_family`).
     """
@@ -223,7 +224,7 @@ class BoxCertificate:
     label: int
     label_certified: bool
     may_vanish: bool
-    score: float  # median score over the samples
+    score: float  # median score over the samples, a missing box counting −∞
     bin_key: BinKey
     score_lower: float = -np.inf
     score_upper: float = np.inf
@@ -412,6 +413,10 @@ def certify_boxes(
     boxes, appearing = [], []
     for key, values in arrays.items():
         median, lower, upper = _order_statistics(values, [(n + 1) // 2, k_l, k_u])
+        # The score column counts a missing box as −∞, not +∞: its bounds then say how
+        # high a box that may vanish or appear can rank (docs/certified_ap.md).
+        scores = np.where(np.isinf(values[..., 0]), -np.inf, values[..., 4])
+        score_median, score_lower, score_upper = _order_statistics(scores, [n // 2 + 1, k_l, k_u])
         for j in range(values.shape[1]):
             # A missing box is a row of +∞, so every column is finite in the same samples.
             if not np.isfinite(median[j, 0]):
@@ -419,7 +424,7 @@ def certify_boxes(
                     appearing.append(AppearingSlot(
                         lower=tuple(float(v) for v in lower[j, :4]),
                         upper=tuple(float(v) for v in upper[j, :4]),
-                        score_upper=float(upper[j, 4]),
+                        score_upper=float(score_upper[j]),
                         label_range=_label_range(key, lower[j, 5], upper[j, 5]),
                         bin_key=key))
                 continue
@@ -432,11 +437,11 @@ def certify_boxes(
                     label=int(median[j, 5]),
                     label_certified=bool(np.isfinite(upper[j, 5])
                                          and label_range[0] == label_range[1]),
-                    may_vanish=bool(np.any(np.isinf(upper[j]))),
-                    score=float(median[j, 4]),
+                    may_vanish=bool(np.any(np.isinf(upper[j, :4]))),
+                    score=float(score_median[j]),
                     bin_key=key,
-                    score_lower=float(lower[j, 4]),
-                    score_upper=float(upper[j, 4]),
+                    score_lower=float(score_lower[j]),
+                    score_upper=float(score_upper[j]),
                     label_range=label_range,
                 )
             )

@@ -142,10 +142,11 @@ def test_slots_that_may_appear_are_reported():
     assert len(cert.boxes) == 1 and len(cert.may_appear) == 1
     (slot,) = cert.may_appear
     assert slot.lower == (60, 60, 90, 90) and slot.upper == (np.inf,) * 4
-    assert slot.label_range == (0.0, 0.0) and slot.score_upper == np.inf
+    # The score column counts a missing box as −∞, so its upper bound stays finite.
+    assert slot.label_range == (0.0, 0.0) and slot.score_upper == 0.7
     record = json.loads(json.dumps(cert.to_record(), allow_nan=False))
     assert record["may_appear"] == [{"lower": [60, 60, 90, 90], "upper": [None] * 4,
-                                     "score_upper": None, "label_range": [0, 0]}]
+                                     "score_upper": 0.7, "label_range": [0, 0]}]
     # At a small ε the slot stays certainly absent.
     assert certify_boxes({(None, 0): samples}, n, 0.05, 0.5, 0.01).may_appear == ()
 
@@ -404,3 +405,12 @@ def test_location_grid_of_rows_and_columns():
     assert list(both.binned()) == [(7, 2)] and both.possible_bins == 24
     with pytest.raises(ValueError, match="grid"):
         BoxSampleCollector((10, 10), grid=(0, 3))
+
+
+def test_a_box_that_may_vanish_keeps_a_finite_score_bound():
+    n = 200
+    samples = np.full((n, 1, 6), np.inf)
+    samples[: int(0.6 * n), 0] = box(10, 10, 50, 50, score=0.4)[0]
+    (result,) = certify_boxes({(None, 0): samples}, n, 0.5, 0.5, 0.01).boxes
+    assert result.may_vanish and result.upper == (np.inf,) * 4
+    assert result.score == 0.4 and result.score_upper == 0.4 and result.score_lower == -np.inf
