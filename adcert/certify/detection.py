@@ -412,11 +412,16 @@ def certify_boxes(
     k_l, k_u = order_statistic_indices(n, p_l, p_u, alpha_per_bound)
     boxes, appearing = [], []
     for key, values in arrays.items():
-        median, lower, upper = _order_statistics(values, [(n + 1) // 2, k_l, k_u])
-        # The score column counts a missing box as −∞, not +∞: its bounds then say how
-        # high a box that may vanish or appear can rank (docs/certified_ap.md).
-        scores = np.where(np.isinf(values[..., 0]), -np.inf, values[..., 4])
-        score_median, score_lower, score_upper = _order_statistics(scores, [n // 2 + 1, k_l, k_u])
+        # A missing box counts +∞ in x1, y1 and the label (so a slot is present exactly
+        # when its x1 median is finite) but −∞ in x2, y2 and the score: then a slot that
+        # may vanish or appear keeps finite bounds on how far right and down it reaches
+        # and how high it ranks (docs/certified_ap.md).
+        missing = np.isinf(values[..., :1])
+        values = np.where(missing & _LOW_WHEN_MISSING, -np.inf, values)
+        low_median = (n + 1) // 2  # of the +∞ columns; the −∞ ones take the upper median
+        median, lower, upper = _order_statistics(values, [low_median, k_l, k_u])
+        (high_median,) = _order_statistics(values, [n // 2 + 1])
+        median = np.where(_LOW_WHEN_MISSING, high_median, median)
         for j in range(values.shape[1]):
             # A missing box is a row of +∞, so every column is finite in the same samples.
             if not np.isfinite(median[j, 0]):
@@ -424,7 +429,7 @@ def certify_boxes(
                     appearing.append(AppearingSlot(
                         lower=tuple(float(v) for v in lower[j, :4]),
                         upper=tuple(float(v) for v in upper[j, :4]),
-                        score_upper=float(score_upper[j]),
+                        score_upper=float(upper[j, 4]),
                         label_range=_label_range(key, lower[j, 5], upper[j, 5]),
                         bin_key=key))
                 continue
@@ -437,11 +442,11 @@ def certify_boxes(
                     label=int(median[j, 5]),
                     label_certified=bool(np.isfinite(upper[j, 5])
                                          and label_range[0] == label_range[1]),
-                    may_vanish=bool(np.any(np.isinf(upper[j, :4]))),
-                    score=float(score_median[j]),
+                    may_vanish=bool(np.isinf(upper[j, 0])),
+                    score=float(median[j, 4]),
                     bin_key=key,
-                    score_lower=float(score_lower[j]),
-                    score_upper=float(score_upper[j]),
+                    score_lower=float(lower[j, 4]),
+                    score_upper=float(upper[j, 4]),
                     label_range=label_range,
                 )
             )
@@ -452,6 +457,8 @@ def certify_boxes(
 
 
 _CORNERS = np.array(list(itertools.product((False, True), repeat=4)))  # True: upper bound
+# Columns x1, y1, x2, y2, score, label: True where a missing box counts −∞, not +∞.
+_LOW_WHEN_MISSING = np.array([False, False, True, True, True, False])
 
 
 def worst_case_iou(

@@ -59,9 +59,15 @@ def random_frame(rng: np.random.Generator, slots: int) -> dict:
         label = int(gt_labels[rng.integers(g)]) if rng.random() < 0.9 else 1
         certified = rng.random() < 0.85
         s_low = rng.uniform(0, 1)
+        # A box that may vanish has x1, y1 unbounded above and x2, y2 unbounded below
+        # (as certify_boxes gives it), or, sometimes, no bound at all.
+        loose = vanish and rng.random() < 0.3
         boxes.append({
-            "bbox": list(near), "lower": list(lower),
-            "upper": [None] * 4 if vanish else list(upper),
+            "bbox": list(near),
+            "lower": [None] * 4 if loose else [*lower[:2], *(
+                [None, None] if vanish else lower[2:])],
+            "upper": [None] * 4 if loose else [*([None, None] if vanish else upper[:2]),
+                                               *upper[2:]],
             "label": label, "label_certified": certified and not vanish,
             "label_range": [label, label] if certified else [0, None],
             "may_vanish": bool(vanish), "score": s_low + 0.05,

@@ -63,11 +63,23 @@ class LinearBoxRegressor:
         return out
 
     def percentile(self, p: float) -> np.ndarray:
-        """Exact h_p of the 6 columns (a missing box counts as +∞ in each)."""
-        if p >= self.presence:
-            return np.full(6, np.inf)
-        coords = np.asarray(self.mean) + np.asarray(self.spread) * norm.ppf(p / self.presence)
-        return np.r_[coords, SCORE, LABEL]
+        """Exact h_p of the 6 columns. A missing box counts +∞ in x1, y1 and the label and
+        −∞ in x2, y2 and the score (as certify_boxes encodes it): mass 1 − q at ±∞."""
+        q = self.presence
+        mean = np.r_[self.mean, SCORE, LABEL]
+        spread = np.r_[self.spread, 0.0, 0.0]
+        low_when_missing = np.array([False, False, True, True, True, False])
+        out = np.empty(6)
+        high = ~low_when_missing
+        if p >= q:
+            out[high] = np.inf
+        else:
+            out[high] = mean[high] + spread[high] * norm.ppf(p / q)
+        if p <= 1 - q:
+            out[~high] = -np.inf
+        else:
+            out[~high] = mean[~high] + spread[~high] * norm.ppf((p - (1 - q)) / q)
+        return out
 
 
 def levels(eps: float = EPS, sigma: float = SIGMA) -> tuple[float, float]:
@@ -78,7 +90,7 @@ def levels(eps: float = EPS, sigma: float = SIGMA) -> tuple[float, float]:
 class ExactAnswer:
     """What a certificate of one slot may claim at most, for attacks of size ε."""
 
-    lower: np.ndarray  # h_{p_l} of [x1, y1, x2, y2, score, label]
+    lower: np.ndarray  # h_{p_l} of [x1, y1, x2, y2, score, label], missing boxes encoded
     upper: np.ndarray  # h_{p_u} of the same columns
 
     @classmethod
@@ -102,7 +114,7 @@ class ExactAnswer:
         """Per claim of an output box: its 12 bounds, a certified label, "cannot vanish"."""
         label_wrong = box.label_certified and not (
             self.lower[5] == box.label == self.upper[5])
-        vanish_wrong = not box.may_vanish and bool(np.isinf(self.upper).any())
+        vanish_wrong = not box.may_vanish and bool(np.isinf(self.upper[0]))
         return np.r_[self.wrong_bounds(box.lower, box.upper, box.score_lower,
                                        box.score_upper, box.label_range),
                      label_wrong, vanish_wrong]

@@ -141,11 +141,13 @@ def test_slots_that_may_appear_are_reported():
     cert = certify_boxes({(None, 0): samples}, n, 0.5, 0.5, 0.01)
     assert len(cert.boxes) == 1 and len(cert.may_appear) == 1
     (slot,) = cert.may_appear
-    assert slot.lower == (60, 60, 90, 90) and slot.upper == (np.inf,) * 4
-    # The score column counts a missing box as −∞, so its upper bound stays finite.
+    # x2, y2 and the score count a missing box as −∞: their upper bounds stay finite, so
+    # the slot's outer box and rank are bounded.
+    assert slot.lower == (60, 60, -np.inf, -np.inf) and slot.upper == (np.inf, np.inf, 90, 90)
     assert slot.label_range == (0.0, 0.0) and slot.score_upper == 0.7
     record = json.loads(json.dumps(cert.to_record(), allow_nan=False))
-    assert record["may_appear"] == [{"lower": [60, 60, 90, 90], "upper": [None] * 4,
+    assert record["may_appear"] == [{"lower": [60, 60, None, None],
+                                     "upper": [None, None, 90, 90],
                                      "score_upper": 0.7, "label_range": [0, 0]}]
     # At a small ε the slot stays certainly absent.
     assert certify_boxes({(None, 0): samples}, n, 0.05, 0.5, 0.01).may_appear == ()
@@ -407,10 +409,11 @@ def test_location_grid_of_rows_and_columns():
         BoxSampleCollector((10, 10), grid=(0, 3))
 
 
-def test_a_box_that_may_vanish_keeps_a_finite_score_bound():
+def test_a_box_that_may_vanish_keeps_finite_outer_and_score_bounds():
     n = 200
     samples = np.full((n, 1, 6), np.inf)
     samples[: int(0.6 * n), 0] = box(10, 10, 50, 50, score=0.4)[0]
     (result,) = certify_boxes({(None, 0): samples}, n, 0.5, 0.5, 0.01).boxes
-    assert result.may_vanish and result.upper == (np.inf,) * 4
+    assert result.may_vanish and result.upper == (np.inf, np.inf, 50, 50)
+    assert result.lower == (10, 10, -np.inf, -np.inf)
     assert result.score == 0.4 and result.score_upper == 0.4 and result.score_lower == -np.inf
