@@ -1,7 +1,8 @@
 """Certify an mmdet model with median smoothing + sort-and-bin (see adcert.cli.certify_det).
 
     python tools/certify_det.py CONFIG CHECKPOINT [--sigma S] [--eps E] [--n N] [--alpha A]
-        [--bin label] [--sort center] [--correction box|image|none] [--work-dir DIR] ...
+        [--bin location+label] [--grid 1x8] [--sort score] [--correction box|image|none]
+        [--work-dir DIR] ...
 """
 
 import sys

@@ -115,11 +115,15 @@ class DetSettings(_Common):
     eps: float = 0.36
     n: int = 2000
     alpha: float = 1e-3
-    bin: str = "label"
-    sort: str = "center"
-    grid: str = "3x3"  # location cells, rows x columns
+    # Sort-and-bin: the best aggregation of benchmarks/det_aggregation.py on the demo val
+    # split (60 frames, n = 200): class × column bins of a 1 × 8 grid, score order, boxes
+    # under score 0.3 dropped — smoothed AP@50 0.535, certified AP@50 0.248 at ε = 0.1,
+    # where Chiang et al.'s label bins in centre order give 0.363 / 0.076.
+    bin: str = "location+label"
+    sort: str = "score"
+    grid: str = "1x8"  # location cells, rows x columns
     max_per_bin: int = 100
-    score_thr: float = 0.05
+    score_thr: float = 0.3
     nms_iou: float | None = None  # greedy per-class NMS after smoothing, certified
     correction: str = "box"
     batch_size: int = 8

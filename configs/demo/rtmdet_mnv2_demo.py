@@ -96,8 +96,12 @@ default_hooks = dict(
 )
 auto_scale_lr = dict(enable=False)
 
-# adcert's certification settings; every certify_det.py flag overrides them. Sampled
-# boxes under score 0.3 are dropped before sort-and-bin: low-score boxes come and go
-# between noisy copies and would shift every later slot of their bin.
-certify = dict(sigma=0.25, eps=0.1, n=100, alpha=0.001, bin="label", sort="center",
-               score_thr=0.3, batch_size=8, correction="box")
+# adcert's certification settings; every certify_det.py flag overrides them. The
+# aggregation is the best of benchmarks/det_aggregation.py (all 60 val frames, n = 200,
+# σ = 0.25): one bin per class and per column of a 1 × 8 grid, sorted by score, sampled
+# boxes under score 0.3 dropped. It gives smoothed AP@50 0.535 (the base model on one
+# noisy copy: 0.532) and certified AP@50 0.248 at ε = 0.1, against 0.363 / 0.076 for one
+# bin per class sorted by centre: street objects share the horizon, so centre order flips
+# between copies and a slot mixes objects, while columns and scores keep them apart.
+certify = dict(sigma=0.25, eps=0.1, n=100, alpha=0.001, bin="location+label", grid="1x8",
+               sort="score", score_thr=0.3, batch_size=8, correction="box")
