@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from adcert.stats import attack_range, order_statistic_indices, percentile_levels
-from adcert.stats._checks import check_alpha, check_sigma
+from adcert.stats._checks import check_alpha, check_sample_count, check_sigma
 from adcert.stats.multiple_testing import divide_down
 
 BIN_MODES = ("none", "label", "location", "location+label")
@@ -392,9 +392,7 @@ def certify_boxes(
             raise ValueError(f"n ({n}) must equal the number of samples collected ({binned.n})")
         bin, sort, slot_family = binned.bin, binned.sort, binned.slot_family
         bins_possible, binned = binned.possible_bins, binned.binned()
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive sample count, got {n}")
-    n = int(n)
+    n = check_sample_count(n)
     eps, sigma, alpha = check_sigma(eps, "eps"), check_sigma(sigma), check_alpha(alpha)
     _check_choice(correction, CORRECTIONS, "correction")
     if bin is not None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from adcert import ABSTAIN_PIXEL
 from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
-from adcert.stats._checks import check_alpha, check_sigma
+from adcert.stats._checks import check_alpha, check_sample_count, check_sigma, check_tau
 from adcert.stats.parameter_ranges import Region, certified_range, check_transform
 
 CORRECTIONS = {"holm": holm, "bonferroni": bonferroni}
@@ -183,19 +183,6 @@ def pvalue_table(n: int, tau: float) -> np.ndarray:
     return np.asarray(binom_pvalue_greater(np.arange(n + 1), n, tau), dtype=np.float64)
 
 
-def _check_n(n) -> int:
-    if isinstance(n, bool) or not float(n).is_integer() or int(n) < 1:
-        raise ValueError(f"n must be a positive integer sample count, got {n}")
-    return int(n)
-
-
-def _check_tau(tau: float) -> float:
-    tau = float(tau)
-    if not 0.5 < tau < 1.0:
-        raise ValueError(f"tau must lie in (0.5, 1), got {tau}")
-    return tau
-
-
 def _check_target_and_hits(target, hits, n: int) -> tuple[np.ndarray, np.ndarray]:
     target, hits = np.asarray(target), np.asarray(hits)
     if target.ndim != 2 or target.size == 0:
@@ -245,9 +232,9 @@ def certify_segmentation(
     ≤ 1 − τ to every other class.
     """
     sigma = check_sigma(sigma)
-    tau = _check_tau(tau)
+    tau = check_tau(tau)
     alpha = check_alpha(alpha)
-    n = _check_n(n)
+    n = check_sample_count(n)
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     target, hits = _check_target_and_hits(target, hits, n)
@@ -283,6 +270,6 @@ def certified_fraction_by_tau(
     hits = np.asarray(hits)
     out = []
     for tau in taus:
-        pvalues = pvalue_table(n, _check_tau(tau))[hits]
+        pvalues = pvalue_table(n, check_tau(tau))[hits]
         out.append((float(tau), float(np.mean(CORRECTIONS[correction](pvalues, alpha)))))
     return tuple(out)

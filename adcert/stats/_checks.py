@@ -45,6 +45,13 @@ def check_counts(k: np.ndarray | int, n: np.ndarray | int) -> tuple[np.ndarray, 
     return k, n
 
 
+def check_sample_count(n, name: str = "n") -> int:
+    """A positive integer sample count (an int, or a float without a fraction)."""
+    if isinstance(n, bool) or not float(n).is_integer() or int(n) < 1:
+        raise ValueError(f"{name} must be a positive integer sample count, got {n}")
+    return int(n)
+
+
 def check_sample_sizes(n0: int, n: int) -> None:
     if int(n0) < 1:
         raise ValueError(f"n0 must be a positive sample count, got {n0}")
