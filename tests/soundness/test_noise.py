@@ -95,7 +95,9 @@ def _check_law(sampler, frames: int, values: int, run_seed: int) -> int:
         z = sampler(run_seed, f"law-{frame}", values)
         wrong += _bulk_law_rejected(z, probabilities)
         beyond += int(np.count_nonzero(np.abs(z) > TAIL))
-    assert_sound(f"{_prefix(sampler)}noise law (bulk): {sampler.__name__}", wrong, frames, ALPHA)
+    # The bulk law is not where float32 Box–Muller fails (its flaw is the missing far
+    # tail, caught by the pooled tail test), so its row here is not marked broken.
+    assert_sound(f"noise law (bulk): {sampler.__name__}", wrong, frames, ALPHA)
     return beyond
 
 
