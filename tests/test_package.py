@@ -103,8 +103,6 @@ def test_certifying_needs_no_training_dependency():
                for d in project["optional-dependencies"]["train"])
 
 
-@pytest.mark.xfail(strict=False, reason="adcert/models/data.py still takes IMAGE_SUFFIXES "
-                   "from adcert.datasets.writers; its home is adcert.vis.video")
 def test_demo_scenes_are_imported_by_demo_tools_and_tests_only():
     allowed = {"adcert/demo.py", "tools/make_demo_data.py", "tools/demo.py"}
     importing = []

@@ -57,7 +57,7 @@ def test_flags_of_the_other_task_are_not_settings():
 def test_grid_is_rows_by_columns():
     from adcert.pipeline.settings import DetSettings
 
-    assert DetSettings().grid_shape == (3, 3)
+    assert DetSettings().grid_shape == (1, 8)  # the default aggregation's grid
     assert DetSettings.build({"grid": "1x8"}, {}).grid_shape == (1, 8)
     for bad in ("8", "0x3", "ax2", (1, 8)):
         with pytest.raises(ValueError, match="grid"):
