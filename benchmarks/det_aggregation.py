@@ -165,6 +165,40 @@ def noisy_copy_ap(frames: list[dict], score: float, classes: list[str]) -> float
     return float(np.nanmean(list(per_label.values())))
 
 
+OLD_DEFAULT = {"bin": "label", "sort": "center", "grid": (3, 3), "score_thr": 0.3, "nms": None}
+NEW_DEFAULT = {"bin": "location+label", "sort": "score", "grid": (1, 8), "score_thr": 0.3,
+               "nms": None}
+
+
+def draw_defaults(frames: list[dict], out_dir: str, n: int, sigma: float, eps: float,
+                  count: int) -> None:
+    """The old default (left) and the new one (right) drawn over the same frames."""
+    import cv2
+
+    from adcert.certify.detection import BoxSampleCollector, certify_boxes
+    from adcert.vis.boxes import draw_detection_record
+    from adcert.vis.caption import side_by_side
+
+    classes = ["car", "person", "rider", "traffic sign"]
+    os.makedirs(out_dir, exist_ok=True)
+    root = "data/demo"
+    for frame in frames[:count]:
+        image = cv2.imread(os.path.join(root, frame["image_id"]))
+        drawings = []
+        for config in (OLD_DEFAULT, NEW_DEFAULT):
+            collector = BoxSampleCollector(tuple(frame["size"]), config["bin"], config["sort"],
+                                           100, config["score_thr"], len(classes),
+                                           config["grid"])
+            collector.add_batch(frame["noisy"][:n])
+            record = certify_boxes(collector, n, eps, sigma, 1e-3).to_record()
+            drawings.append(draw_detection_record(image, record, classes))
+        name = frame["image_id"].replace("/", "__").rsplit(".", 1)[0]
+        path = os.path.join(out_dir, f"{name}_old_vs_new.png")
+        cv2.imwrite(path, side_by_side(*drawings, ("old default: class bins, centre order",
+                                                   "new default: class x 1x8 column bins, score order")))
+        print(path)
+
+
 def _parse_only(item: str) -> tuple[str, object]:
     key, _, value = item.partition("=")
     if key == "grid":
@@ -205,8 +239,14 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", default=[], metavar="KEY=VALUE",
                         help="score only matching configurations, e.g. bin=label sort=score "
                              "grid=1x4 score_thr=0.3 nms=none")
+    parser.add_argument("--draw", metavar="DIR",
+                        help="only draw the old and new default side by side over the first "
+                             "4 frames at ε = 0.1, into DIR")
     args = parser.parse_args(argv)
     only = dict(_parse_only(item) for item in args.only)
+    if args.draw:
+        draw_defaults(sample_frames(args), args.draw, args.n, args.sigma, 0.1, 4)
+        return 0
     frames = sample_frames(args)
     classes = ["car", "person", "rider", "traffic sign"]
     lines = ["| bin | sort | grid | score ≥ | NMS | ε | frames | smoothed AP@50 "
