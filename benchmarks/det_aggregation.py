@@ -194,8 +194,9 @@ def draw_defaults(frames: list[dict], out_dir: str, n: int, sigma: float, eps: f
             drawings.append(draw_detection_record(image, record, classes))
         name = frame["image_id"].replace("/", "__").rsplit(".", 1)[0]
         path = os.path.join(out_dir, f"{name}_old_vs_new.png")
-        cv2.imwrite(path, side_by_side(*drawings, ("old default: class bins, centre order",
-                                                   "new default: class x 1x8 column bins, score order")))
+        titles = ("old default: class bins, centre order",
+                  "new default: class x 1x8 column bins, score order")
+        cv2.imwrite(path, side_by_side(*drawings, titles))
         print(path)
 
 
