@@ -134,13 +134,18 @@ def check_model(loaded, classes: list[str]) -> None:
                          f"{len(classes)}; give the config the model's class list")
 
 
-def smallest_useful_n(s: DetSettings, limit: int = 1 << 24) -> int | None:
+def smallest_useful_n(s: DetSettings, num_classes: int | None = None,
+                      limit: int = 1 << 24) -> int | None:
     """The smallest n for which a box can get finite lower and upper bounds at the run's
-    ε, σ and α (per-box correction; per-frame needs more), None past ``limit``."""
-    from adcert.certify.detection import BOUNDS_PER_BOX
+    ε, σ, α and correction (the per-frame family needs ``num_classes`` when bins are per
+    label; without it, per box), None past ``limit``."""
+    from adcert.certify.detection import _alpha_per_bound, possible_bins
     from adcert.stats import order_statistic_indices, percentile_levels
 
-    alpha = s.alpha if s.correction == "none" else s.alpha / BOUNDS_PER_BOX
+    bins = possible_bins(s.bin, num_classes, s.grid_shape)
+    family = None if bins is None else bins * s.max_per_bin
+    correction = "box" if s.correction == "image" and family is None else s.correction
+    alpha = _alpha_per_bound(s.alpha, correction, family)
     p_l, p_u = percentile_levels(s.transform, s.sigma, s.eps)
 
     def finite(n: int) -> bool:
@@ -159,9 +164,9 @@ def smallest_useful_n(s: DetSettings, limit: int = 1 << 24) -> int | None:
     return high
 
 
-def preflight(s: DetSettings, packed: dict) -> str | None:
+def preflight(s: DetSettings, packed: dict, num_classes: int | None = None) -> str | None:
     """A warning when no box can get finite bounds at these settings."""
-    needed = smallest_useful_n(s)
+    needed = smallest_useful_n(s, num_classes)
     if needed is not None and s.n >= needed:
         return None
     what = f"n ≥ {needed}" if needed else "a larger ε/σ ratio"

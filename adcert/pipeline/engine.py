@@ -164,7 +164,8 @@ def run(session: Session) -> RunResult:
     started = time.perf_counter()
     done = read_run(session.run_dir)
     if session.rank == 0 and not done:
-        warning = session.task.preflight(session.settings, session.frames.load(0))
+        warning = session.task.preflight(session.settings, session.frames.load(0),
+                                         len(session.classes))
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
             session.logger.warning(warning)

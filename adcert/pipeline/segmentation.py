@@ -129,7 +129,7 @@ def check_model(loaded, classes: list[str]) -> None:
                          f"{len(classes)}; give the config the model's class list")
 
 
-def preflight(s: SegSettings, packed: dict) -> str | None:
+def preflight(s: SegSettings, packed: dict, num_classes: int | None = None) -> str | None:
     """A warning when no pixel can be certified: the smallest p-value, τⁿ (all n copies
     agree), must reach α/N over the frame's N pixels (Holm and Bonferroni alike)."""
     import math

@@ -34,5 +34,6 @@ class Task:
     # (settings) -> a one-line description of the run for the console
     title: Callable[[Any], str]
     headline: tuple[str, ...]  # summary keys printed at the end
-    # (settings, first packed frame) -> a warning when the settings cannot certify anything
-    preflight: Callable[[Any, dict], str | None] = lambda settings, packed: None
+    # (settings, first packed frame, class count) -> a warning when the settings cannot
+    # certify anything
+    preflight: Callable[[Any, dict, int], str | None] = lambda settings, packed, classes: None
