@@ -1,4 +1,4 @@
-"""Soundness of parameter smoothing over camera effects (CERTIFICATION_MATH.md §5).
+"""Soundness of parameter smoothing over camera effects (docs/certificates.md §5).
 
 Classification: the base model thresholds the frame's mean after the effect, so its
 decision is a threshold on the effect's parameter and every probability and certified

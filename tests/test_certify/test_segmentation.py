@@ -155,7 +155,7 @@ def test_certificate_fields_and_record():
 
 @pytest.mark.parametrize(
     ("sigma", "tau", "radius"),
-    # CERTIFICATION_MATH.md §4, Fischer et al.'s table (their .52 at σ = .33, τ = .95 is not
+    # docs/certificates.md §4, Fischer et al.'s table (their .52 at σ = .33, τ = .95 is not
     # σΦ⁻¹(τ) = .543 and is left out).
     [
         (0.25, 0.75, 0.17),

@@ -12,7 +12,7 @@ def tail_at_least(n, p, k):
 
 
 def brute_force_indices(n, p_lower, p_upper, alpha):
-    """The rule of CERTIFICATION_MATH.md §2, by enumerating every k with exact sums."""
+    """The rule of docs/certificates.md §2, by enumerating every k with exact sums."""
     uppers = [k for k in range(1, n + 1) if tail_at_least(n, p_upper, k) <= alpha]
     lowers = [k for k in range(1, n + 1) if 1 - tail_at_least(n, p_lower, k) <= alpha]
     return (max(lowers) if lowers else 0), (min(uppers) if uppers else n + 1)

@@ -24,7 +24,7 @@ def test_lp_radius_scales_with_dimension():
         lp_radius(0.9, 0.05, 0.25, 0.5, 10)
 
 
-# SegCertify's Cityscapes table (CERTIFICATION_MATH.md §4), rounded to two decimals.
+# SegCertify's Cityscapes table (docs/certificates.md §4), rounded to two decimals.
 SEGCERTIFY_RADII = {
     (0.25, 0.75): 0.17, (0.33, 0.75): 0.22, (0.50, 0.75): 0.34,
     (0.25, 0.95): 0.41, (0.50, 0.95): 0.82,
