@@ -22,13 +22,15 @@ usual; a box it suppresses that is not certainly suppressed becomes a may-appear
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import numpy as np
 
-from adcert.certify.detection import AppearingSlot, BoxCertificate, DetectionCertificate
-
-_CORNERS = np.array(list(itertools.product((False, True), repeat=4)))
+from adcert.certify.detection import (
+    _CORNERS,
+    AppearingSlot,
+    BoxCertificate,
+    DetectionCertificate,
+)
 
 
 def _corner_boxes(lower, upper) -> np.ndarray:

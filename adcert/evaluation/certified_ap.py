@@ -112,11 +112,12 @@ def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dic
         for g, (gt, label) in enumerate(zip(gt_boxes, gt_labels, strict=True)):
             if slot["label_low"] <= label <= slot["label_high"]:
                 can_reach[s, g] = iou_upper_bound(slot["lower"], slot["upper"], gt) >= 0.5
+    reached_once = can_reach.sum(axis=0) == 1
     certified = np.zeros(len(slots), dtype=bool)
     for s, slot in enumerate(slots):
         if not slot["certain"]:
             continue
-        exclusive = (can_reach[:, :].sum(axis=0) == 1) & can_reach[s]
+        exclusive = reached_once & can_reach[s]
         for g in np.flatnonzero(exclusive & (gt_labels == slot["label"])):
             if worst_case_iou(slot["lower"], slot["upper"], gt_boxes[g]) >= IOU_THRESHOLD:
                 certified[s] = True
