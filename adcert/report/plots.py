@@ -58,3 +58,113 @@ def plot_certified_fraction(runs: dict[str, Sequence[dict]], path: str) -> str:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+# --- report figures: each takes the numbers of report.json["figures"], returns PNG bytes.
+
+def _figure(width: float = 5.6, height: float = 3.6):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, *plt.subplots(figsize=(width, height))
+
+
+def _png(plt, fig) -> bytes:
+    import io
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _xy(points: Sequence[dict], x: str, y: str) -> tuple[list, list]:
+    pairs = [(p[x], p[y]) for p in points if p.get(x) is not None and p.get(y) is not None]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def plot_ap_vs_eps(curves: Sequence[dict]) -> bytes:
+    """Certified AP@50 (a bound) and Chiang et al.'s reading (not a bound) against ε."""
+    plt, fig, ax = _figure()
+    for curve in curves:
+        x, y = _xy(curve["points"], "eps", "certified_ap50")
+        line, = ax.plot(x, y, marker="o", label=f"{curve['run']} certified AP@50 (bound)")
+        x, y = _xy(curve["points"], "eps", "chiang_certified_ap50")
+        ax.plot(x, y, marker="x", linestyle="--", color=line.get_color(),
+                label=f"{curve['run']} Chiang's reading (not a bound)")
+    ax.set(xlabel="ε (attack size; ℓ2 over the resized input for gaussian)",
+           ylabel="AP@50", ylim=(0, 1.02), title="detection: certified AP@50 vs ε")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(plt, fig)
+
+
+def plot_accuracy_vs_radius(curves: Sequence[dict]) -> bytes:
+    """Certified pixel accuracy and certified fraction against the certified range."""
+    plt, fig, ax = _figure()
+    for curve in curves:
+        x, y = _xy(curve["points"], "size", "certified_acc")
+        line, = ax.plot(x, y, marker="o", label=f"{curve['run']} certified accuracy")
+        x, y = _xy(curve["points"], "size", "certified_fraction")
+        ax.plot(x, y, marker="x", linestyle="--", color=line.get_color(),
+                label=f"{curve['run']} certified fraction")
+    transforms = sorted({c["transform"] for c in curves})
+    axis = RANGE_AXIS[transforms[0]][0] if len(transforms) == 1 else "size of certified range"
+    ax.set(xlabel=axis, ylabel="share of pixels", ylim=(0, 1.02),
+           title="segmentation: certified accuracy vs radius")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(plt, fig)
+
+
+def plot_abstain_vs_tau(curves: Sequence[dict]) -> bytes:
+    """Abstain rate of the smoothed segmenter against τ'."""
+    plt, fig, ax = _figure()
+    for curve in curves:
+        x, y = _xy(curve["points"], "tau", "abstain_rate")
+        ax.plot(x, y, marker="o", label=curve["run"])
+    ax.set(xlabel="τ (share of noisy copies the class must win)", ylabel="abstain rate",
+           ylim=(0, 1.02), title="segmentation: abstain rate vs τ")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(plt, fig)
+
+
+def plot_camera_ranges(effects: Sequence[dict]) -> bytes:
+    """Certified parameter ranges of the camera-effect runs, one bar per run."""
+    plt, fig, ax = _figure(5.6, 0.9 + 0.5 * len(effects))
+    neutral = {"brightness": 0.0, "contrast": 1.0, "gamma": 1.0}
+    for i, e in enumerate(effects):
+        low, high = e.get("low"), e.get("high")
+        if e["transform"] == "brightness_contrast":
+            low, high = -(e.get("b_radius") or 0.0), e.get("b_radius") or 0.0
+        if low is None or high is None:
+            continue
+        ax.barh(i, high - low, left=low, height=0.5)
+        ax.axvline(neutral.get(e["transform"], 0.0), color="grey", linewidth=0.6)
+        ax.text(high, i, f"  {e.get('text') or ''}", va="center", fontsize=7)
+    ax.set_yticks(range(len(effects)),
+                  [f"{e['run']} {e['task']}: {e['transform']}" for e in effects], fontsize=8)
+    ax.set(xlabel="certified parameter range (brightness offset on [0, 1]; contrast factor; "
+                  "gamma exponent)", title="camera effects: certified ranges")
+    return _png(plt, fig)
+
+
+def plot_readings(readings: Sequence[dict]) -> bytes:
+    """Clean (base model), smoothed and certified reading of each run's main figure."""
+    plt, fig, ax = _figure(5.6, 3.2)
+    width = 0.26
+    for j, (key, label) in enumerate((("clean", "clean (base model)"),
+                                      ("smoothed", "smoothed, unattacked"),
+                                      ("certified", "certified (bound)"))):
+        values = [r.get(key) for r in readings]
+        xs = [i + (j - 1) * width for i, v in enumerate(values) if v is not None]
+        ax.bar(xs, [v for v in values if v is not None], width, label=label)
+    ax.set_xticks(range(len(readings)),
+                  [f"{r['run']} {r['task']}\n{r['figure']}" for r in readings], fontsize=8)
+    ax.set(ylim=(0, 1.02), title="clean vs smoothed vs certified")
+    ax.legend(fontsize=7)
+    return _png(plt, fig)

@@ -1,0 +1,310 @@
+"""The safety case as data: goals, strategy, context, assumptions and solutions (a GSN-like
+structure, ``docs/report.md``), built from requirements and runs. ``report.json`` is this
+dict; the HTML page is drawn from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import os
+from collections.abc import Sequence
+
+from adcert.report import figures
+from adcert.report.gallery import pick_frames
+from adcert.report.requirements import RequirementSet
+from adcert.report.runs import Run
+from adcert.report.verdicts import MET, NOT_EVIDENCED, NOT_MET, Verdict, assess
+
+SCHEMA_VERSION = 1
+KIND = "adcert.safety_case"
+
+STRATEGY = (
+    "Argue over each robustness requirement in turn. Each becomes a formal property of the "
+    "smoothed model (a figure that must hold under every perturbation of the stated set), "
+    "verified by randomized-smoothing certification on held-out frames: a statistical "
+    "proof whose failure probability α is stated, not a test of sampled attacks.")
+
+SMOOTHED_MODEL = {
+    "detection": (
+        "The smoothed detector runs the base detector on n copies of the frame with "
+        "independent noise, groups the boxes by bin (location cell and label), sorts them "
+        "in each bin and outputs each slot's per-coordinate median (Chiang et al. 2020, "
+        "median smoothing); its boxes, labels and scores are what is certified."),
+    "segmentation": (
+        "The smoothed segmenter runs the base segmenter on n copies of the frame with "
+        "independent noise and outputs, per pixel, the class chosen on separate selection "
+        "copies when it wins at least a share τ of the n copies, else abstains (Fischer et "
+        "al. 2021, SegCertify, Holm correction over the pixels)."),
+}
+
+ASSUMPTIONS = [
+    ("A1", "The deployed perception runs the smoothed model with the recorded settings "
+           "(σ, n, α, binning), not the base model: no certificate here says anything about "
+           "the base model's own outputs."),
+    ("A2", "Perturbations act on the resized model input (values in [0, 1], before "
+           "normalization), as the certificates state; how a change of the camera image or "
+           "of the world maps into that space is outside this argument."),
+    ("A3", "The certified frames represent the operational design domain. adcert checks "
+           "which frames were certified, not whether they are representative."),
+    ("A4", "The checkpoint under test is the one whose sha256 is recorded, trained as its "
+           "config says; adcert can compare data splits named in the config, not verify "
+           "what the checkpoint was actually trained on."),
+]
+
+LIMITATIONS = [
+    "Space: ε and radii are ℓ2 norms (or camera-effect parameters) over the resized model "
+    "input in [0, 1] before normalization — not over the original image, the raw sensor "
+    "signal or the physical scene. A perturbation of the original image of a given norm "
+    "changes norm when the test pipeline resizes it.",
+    "No clipping: noise and camera effects are applied without clipping to [0, 1]; the "
+    "certified set includes such unclipped inputs and the smoothed model sees them too.",
+    "Camera effects are certified for one global transform of the whole frame "
+    "(brightness offset, contrast factor or gamma exponent), not for local, per-channel or "
+    "sensor-noise changes.",
+    "The smoothed model is what is certified and must be what is deployed; it costs n "
+    "forward passes per frame (see each run's seconds per frame).",
+    "Certified is not correct: a certified box or pixel keeps the smoothed model's output, "
+    "which can be wrong. The gallery shows certified-but-wrong pixels and boxes.",
+    "Sampling confidence: each certificate holds with probability ≥ 1 − α over adcert's "
+    "random noise, per box (detection) or per frame (segmentation). A figure over a data "
+    "set needs all of them at once; its joint failure probability is bounded by the union "
+    "bound shown with each figure, which can be vacuous (1) for many frames at a loose α.",
+    "Each ε of the detection sweep and each τ' of the segmentation sweep is its own "
+    "certificate at α from the same samples, not a joint statement over the curve.",
+    "Chiang et al.'s reading of certified AP is shown for comparison only: it is not a "
+    "bound (it can overclaim); the certified AP@50 is.",
+    "Requirements argue over the frames certified here only; nothing is claimed for frames, "
+    "cameras or conditions that were not certified.",
+]
+
+
+def _sha256(path: str) -> str | None:
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _run_date(run: Run) -> str | None:
+    """The run's start, from its folder name (YYYYmmdd_HHMMSS) or its manifest's mtime."""
+    name = os.path.basename(os.path.normpath(run.path)).split("_")
+    try:
+        return dt.datetime.strptime("_".join(name[:2]), "%Y%m%d_%H%M%S").isoformat()
+    except ValueError:
+        manifest = os.path.join(run.path, "run.json")
+        if os.path.isfile(manifest):
+            return dt.datetime.fromtimestamp(os.path.getmtime(manifest)).isoformat(
+                timespec="seconds")
+        return None
+
+
+def _dataset_part(dataset: dict | None) -> dict | None:
+    if not isinstance(dataset, dict):
+        return None
+    while "dataset" in dataset and isinstance(dataset["dataset"], dict):
+        dataset = dataset["dataset"]  # RepeatDataset / ClassBalancedDataset wrappers
+    return {key: dataset.get(key) for key in ("type", "data_root", "ann_file", "data_prefix")}
+
+
+@functools.lru_cache(maxsize=64)
+def _config_splits(path: str) -> tuple[dict | None, dict | None]:
+    """(certified split, training split) named by a saved config; Nones if unreadable."""
+    if not os.path.isfile(path):
+        return None, None
+    try:
+        from mmengine.config import Config
+
+        cfg = Config.fromfile(path)
+        return (_dataset_part(cfg.get("test_dataloader", {}).get("dataset")),
+                _dataset_part((cfg.get("train_dataloader") or {}).get("dataset")))
+    except Exception:  # a config that no longer loads is reported, not fatal
+        return None, None
+
+
+def dataset_info(run: Run) -> dict:
+    """The certified split and the split the config trains on, from the run's saved config
+    (None parts when the config cannot be read)."""
+    test, train = _config_splits(os.path.join(run.path, "config.py"))
+    frames = run.manifest.get("frames") or []
+    return {"certified_split": test, "training_split": train,
+            "frames": len(frames), "source": run.manifest.get("source"),
+            "frames_sha256": hashlib.sha256("\n".join(frames).encode()).hexdigest()}
+
+
+def independence(data: dict) -> str:
+    """Whether verification data is kept apart from development data, as far as the
+    config tells."""
+    test, train = data["certified_split"], data["training_split"]
+    if test is None:
+        return "unknown: the run's saved config could not be read"
+    if train is None:
+        return "not evidenced: the config names no training split to compare with"
+    keys = ("data_root", "ann_file", "data_prefix")
+    if all(test.get(k) == train.get(k) for k in keys):
+        return ("NOT independent: the certified frames come from the split the config "
+                "trains on")
+    return ("the certified split differs from the split the config trains on "
+            f"(certified: {_split_words(test)}; training: {_split_words(train)})")
+
+
+def _split_words(part: dict) -> str:
+    bits = [str(part.get(k)) for k in ("data_root", "ann_file") if part.get(k)]
+    prefix = part.get("data_prefix")
+    if isinstance(prefix, dict):
+        bits += [str(v) for v in prefix.values()]
+    return " ".join(bits) or "unnamed"
+
+
+def solution(run: Run) -> dict:
+    """A run as a GSN solution: what it certified and everything that produced it."""
+    m, s = run.manifest, run.summary
+    records = run.records
+    item = {
+        "id": f"Sn{run.label[1:]}", "run": run.label, "path": os.path.abspath(run.path),
+        "status": run.status, "problem": run.problem, "task": run.task,
+        "transform": run.transform, "settings": run.settings,
+        "seed": m.get("seed"), "date": _run_date(run),
+        "frames_certified": len(records), "frames_planned": run.frames_planned,
+        "world_size": m.get("world_size"), "amp": m.get("amp"),
+        "config": m.get("config"), "config_sha256": m.get("config_sha256"),
+        "checkpoint": m.get("checkpoint"), "checkpoint_sha256": m.get("checkpoint_sha256"),
+        "adcert_source_sha256": m.get("adcert_source_sha256"),
+        "versions": m.get("versions"), "device": m.get("device"),
+        "input_shapes": sorted({tuple(r["input_shape"]) for r in records
+                                if r.get("input_shape")}),
+        "norm_space": m.get("norm_space"),
+        "guarantee_text": s.get("guarantee_text") or (
+            records[0].get("guarantee_text") if records else None),
+        "noise": (s.get("provenance") or {}).get("noise"),
+        "dataset": dataset_info(run) if run.status != "missing" else None,
+        "classes": run.classes,
+        "figures": figures.headline(run),
+    }
+    return item
+
+
+def _context(runs: Sequence[Run]) -> list[dict]:
+    items = []
+    for task in ("detection", "segmentation"):
+        if any(r.task == task for r in runs):
+            items.append({"id": f"C-{task}", "text": SMOOTHED_MODEL[task]})
+    for run in runs:
+        if run.usable:
+            s = run.settings
+            text = (f"{run.label} ({run.task}, {run.transform} noise σ = {s.get('sigma')}, "
+                    f"n = {s.get('n')}, α = {s.get('alpha')}): "
+                    f"{solution_guarantee(run)}")
+            items.append({"id": f"C-{run.label}", "text": text})
+    return items
+
+
+def solution_guarantee(run: Run) -> str:
+    records = run.records
+    text = run.summary.get("guarantee_text") or (
+        records[0].get("guarantee_text") if records else "")
+    if run.task == "segmentation" and records:
+        text += f" Certified range: {records[0].get('certified_range', {}).get('text')}."
+    return text
+
+
+def _goal(index: int, verdict: Verdict, solutions: dict[str, str]) -> dict:
+    req = verdict.requirement
+    return {
+        "id": f"G{index}", "requirement_id": req.id, "requirement_text": req.text,
+        "text": req.goal_text(), "verdict": verdict.verdict, "reason": verdict.reason,
+        "solutions": sorted({solutions[f.run] for f in verdict.findings}),
+        "findings": [vars(f) for f in verdict.findings],
+        "requirement": {"task": req.task, "metric": req.metric, "cls": req.cls,
+                        "threshold": req.threshold,
+                        "direction": "min" if req.at_least else "max",
+                        "transform": req.transform, "eps": req.eps, "alpha": req.alpha,
+                        "confidence": req.confidence},
+    }
+
+
+def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run]) -> dict:
+    req = verdict.requirement
+    used = [runs[f.run] for f in verdict.findings]
+    bounds = []
+    for run in used:
+        if run.task == "detection":
+            eps = sorted({run.settings.get("eps")} | {e["eps"] for e in
+                                                      run.summary.get("eps_sweep") or []})
+            bounds.append(f"{run.label}: ε ∈ {{{', '.join(f'{e:g}' for e in eps)}}}")
+        else:
+            taus = sorted({run.settings.get("tau")} | {e["tau"] for e in
+                                                       run.summary.get("tau_sweep") or []})
+            bounds.append(f"{run.label}: τ' ∈ {{{', '.join(f'{t:g}' for t in taus)}}}")
+    data = [f"{run.label}: {len(run.records)} frames, {_split_words(d['certified_split'])}"
+            if (d := dataset_info(run))["certified_split"] else
+            f"{run.label}: {len(run.records)} frames" for run in used]
+    return {
+        "goal": goal["id"], "requirement_id": req.id,
+        "formal_property": (
+            f"For each certified frame x and every perturbation in the set “"
+            f"{req.threat_words()}”, the smoothed model's output on the perturbed frame "
+            f"lies inside the certificate computed for x (with probability ≥ 1 − "
+            f"{req.alpha:g} per {'box' if req.task == 'detection' else 'frame'}); the "
+            f"{req.spec.words} computed from these certificates is a lower bound "
+            f"over every such perturbation, and must be {'≥' if req.at_least else '≤'} "
+            f"{req.threshold:g}." if req.spec.certified else
+            f"The {req.spec.words} is measured on the smoothed model without attack and "
+            f"must be {'≥' if req.at_least else '≤'} {req.threshold:g}; it is not a "
+            "certified property."),
+        "method": ("formal verification with a statistical guarantee: randomized-smoothing "
+                   "certificates (Clopper–Pearson / order-statistic bounds) from n noisy "
+                   "forward passes per frame"),
+        "bounds_tested": "; ".join(bounds) or "none",
+        "why_these_bounds": (f"the requirement's attack set (ε = {req.eps:g}, {req.transform}) "
+                             "and, from the same samples, a sweep around it that shows the "
+                             "margin"),
+        "data": "; ".join(data) or "none",
+        "independence": "; ".join(f"{run.label}: {independence(dataset_info(run))}"
+                                  for run in used) or "no run used",
+        "result": f"{verdict.verdict}: {verdict.reason}",
+    }
+
+
+def top_verdict(verdicts: Sequence[Verdict]) -> str:
+    states = {v.verdict for v in verdicts}
+    if NOT_MET in states:
+        return NOT_MET
+    return NOT_EVIDENCED if NOT_EVIDENCED in states else MET
+
+
+def build_report(requirements: RequirementSet, runs: Sequence[Run],
+                 command: Sequence[str] | None = None,
+                 now: dt.datetime | None = None) -> dict:
+    """The whole safety case as a JSON-able dict (validated by ``schema.json``)."""
+    from adcert import __version__
+
+    verdicts = [assess(req, list(runs)) for req in requirements.requirements]
+    solutions = {run.label: f"Sn{run.label[1:]}" for run in runs}
+    goals = [_goal(i, v, solutions) for i, v in enumerate(verdicts, 1)]
+    by_label = {run.label: run for run in runs}
+    system = requirements.system or "the camera perception models certified below"
+    now = now or dt.datetime.now(dt.UTC)
+    return {
+        "schema_version": SCHEMA_VERSION, "kind": KIND,
+        "title": requirements.title, "system": system,
+        "generated": now.isoformat(timespec="seconds"),
+        "generator": {"adcert": __version__, "command": list(command or [])},
+        "requirements_file": {"path": os.path.abspath(requirements.path),
+                              "sha256": _sha256(requirements.path)},
+        "top_goal": {"id": "G0", "verdict": top_verdict(verdicts),
+                     "text": f"{system} is robust as its {len(goals)} requirements state, "
+                             f"in the sense of the certificates below"},
+        "strategy": {"id": "S1", "text": STRATEGY},
+        "context": _context(runs),
+        "assumptions": [{"id": i, "text": t} for i, t in ASSUMPTIONS],
+        "goals": goals,
+        "solutions": [solution(run) for run in runs],
+        "figures": {**figures.report_figures(runs), "gallery": [
+            {"run": p.run.label, "image_id": p.record.get("image_id", ""), "why": p.why}
+            for run in runs for p in pick_frames(run)]},
+        "verification_log": [_log_entry(g, v, by_label) for g, v in zip(goals, verdicts,
+                                                                          strict=True)],
+        "limitations": LIMITATIONS,
+    }

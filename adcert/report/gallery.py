@@ -1,0 +1,133 @@
+"""The report's gallery: the worst frames of each run, drawn by :mod:`adcert.vis`.
+
+Worst means, for detection, most boxes that may vanish and most certified-but-wrong
+boxes (a certain box that meets no ground truth of its label at IoU ≥ 0.5); for
+segmentation, most abstention and most certified-but-wrong pixels. Ground truth is drawn
+too: white boxes, or a ground-truth panel beside the certified map.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from adcert.report.figures import certified_wrong_boxes
+from adcert.report.runs import Run
+
+WRONG_COLOUR = (255, 0, 255)  # BGR magenta: certified, but wrong
+TRUTH_COLOUR = (255, 255, 255)
+MAX_WIDTH = 960  # drawings are scaled down to this width to keep the page light
+
+
+@dataclass
+class Pick:
+    run: Run
+    record: dict
+    why: str
+
+
+def _top(records: list[dict], score, per_criterion: int) -> list[tuple[dict, float]]:
+    scored = [(r, score(r)) for r in records]
+    scored = [(r, s) for r, s in scored if s is not None and s > 0]
+    scored.sort(key=lambda item: -item[1])
+    return scored[:per_criterion]
+
+
+def pick_frames(run: Run, per_criterion: int = 1) -> list[Pick]:
+    """The run's worst frames, each once, with the reason it was picked."""
+    if not run.usable or not run.records:
+        return []
+    if run.task == "detection":
+        criteria = [
+            ("boxes that may vanish", lambda r: sum(bool(b.get("may_vanish"))
+                                                    for b in r.get("boxes", []))),
+            ("certified-but-wrong boxes", lambda r: (None if (w := certified_wrong_boxes(r))
+                                                     is None else len(w))),
+        ]
+    else:
+        criteria = [
+            ("abstained pixels", lambda r: r.get("abstain_rate")),
+            ("certified-but-wrong pixels", lambda r: r.get("certified_wrong_rate")),
+        ]
+    picks: list[Pick] = []
+    for what, score in criteria:
+        for record, value in _top(run.records, score, per_criterion):
+            shown = f"{value:.1%}" if isinstance(value, float) else f"{value:d}"
+            why = f"most {what} in {run.label}: {shown}"
+            same = next((p for p in picks if p.record is record), None)
+            if same is None:
+                picks.append(Pick(run, record, why))
+            else:
+                same.why += f"; {why}"
+    return picks
+
+
+def _scale(image: np.ndarray) -> np.ndarray:
+    if image.shape[1] <= MAX_WIDTH:
+        return image
+    height = round(image.shape[0] * MAX_WIDTH / image.shape[1])
+    return cv2.resize(image, (MAX_WIDTH, height), interpolation=cv2.INTER_AREA)
+
+
+def _draw_truth_boxes(image: np.ndarray, record: dict) -> None:
+    truth = record.get("ground_truth") or {}
+    for box in truth.get("boxes") or []:
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), TRUTH_COLOUR, 1, cv2.LINE_AA)
+
+
+def draw_detection(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
+    from adcert.vis.boxes import draw_certified_boxes
+    from adcert.vis.palette import palette_from_meta
+
+    palette = palette_from_meta(run.summary.get("palette"), run.classes)
+    out = image.copy()
+    _draw_truth_boxes(out, record)
+    out = draw_certified_boxes(out, record, run.classes, palette)
+    for index in certified_wrong_boxes(record) or []:
+        x1, y1, x2, y2 = (int(round(v)) for v in record["boxes"][index]["bbox"])
+        cv2.rectangle(out, (x1 - 2, y1 - 2), (x2 + 2, y2 + 2), WRONG_COLOUR, 2, cv2.LINE_AA)
+    return out
+
+
+def draw_segmentation(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
+    from adcert.vis.caption import side_by_side
+    from adcert.vis.masks import load_label_map, overlay_labels
+    from adcert.vis.palette import palette_from_meta
+
+    palette = palette_from_meta(run.summary.get("palette"), run.classes) or ()
+    labels = load_label_map(os.path.join(run.path, record["mask_path"]))
+    certified = overlay_labels(image, labels, palette)
+    gt_path = record.get("gt_mask_path")
+    if not gt_path or not os.path.isfile(os.path.join(run.path, gt_path)):
+        return certified
+    truth = load_label_map(os.path.join(run.path, gt_path))
+    wrong = (labels != 255) & (truth != 255) & (labels != truth)
+    certified[wrong] = WRONG_COLOUR
+    return side_by_side(overlay_labels(image, truth, palette), certified,
+                        ("ground truth", "certified map (magenta: certified but wrong)"))
+
+
+def draw_pick(pick: Pick) -> bytes | None:
+    """The picked frame drawn as PNG bytes, or None when its image cannot be found."""
+    from adcert.vis.render import find_frame
+    from adcert.vis.video import read_frame
+
+    try:
+        image = read_frame(find_frame(pick.record, None, pick.run.path))
+        drawn = (draw_detection if pick.run.task == "detection" else draw_segmentation)(
+            pick.run, pick.record, image)
+    except (OSError, ValueError, KeyError):
+        return None
+    ok, png = cv2.imencode(".png", _scale(drawn))
+    return png.tobytes() if ok else None
+
+
+def gallery(runs: Sequence[Run], per_criterion: int = 1) -> list[tuple[Pick, bytes | None]]:
+    """Every run's worst frames with their drawings (None where the frame is missing)."""
+    return [(pick, draw_pick(pick)) for run in runs for pick in pick_frames(run, per_criterion)]
+

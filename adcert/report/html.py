@@ -1,0 +1,223 @@
+"""``report.html``: one self-contained page (inline CSS, plots and drawings as data: URIs,
+no script, no external asset) drawn from the report dict. Every string that comes from a
+run, a config or a requirements file passes through :func:`esc`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable, Sequence
+
+from adcert.report import plots
+from adcert.report.gallery import Pick
+from adcert.stats._rounding import format_down, format_up
+
+VERDICT_CLASS = {"met": "met", "not met": "notmet", "not evidenced": "none"}
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+ color:#1d2329;background:#f5f6f8}
+main{max-width:1180px;margin:0 auto;padding:24px 32px 64px;background:#fff}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;
+ border-bottom:2px solid #dfe3e8;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
+th,td{border:1px solid #dfe3e8;padding:4px 7px;text-align:left;vertical-align:top}
+th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;
+ white-space:nowrap}.met{background:#d8f3dc;color:#1b5e20}
+.notmet{background:#fde0dc;color:#b71c1c}.none{background:#eceff1;color:#455a64}
+.top{font-size:17px;padding:14px 16px;border-radius:8px;margin:14px 0;border:1px solid}
+.top.met{border-color:#81c784}.top.notmet{border-color:#e57373}.top.none{border-color:#b0bec5}
+.muted{color:#5f6b76}.small{font-size:12px}code{font-size:12px;word-break:break-all}
+figure{margin:10px 0;display:inline-block;vertical-align:top}
+figure img{max-width:100%;border:1px solid #dfe3e8}figcaption{font-size:12px;color:#5f6b76;
+ max-width:560px}.plots figure{width:49%}.gallery figure{width:100%}
+nav a{margin-right:12px}ul{margin:4px 0 8px 20px;padding:0}
+"""
+
+
+def esc(value: object) -> str:
+    """Text for HTML: every <, >, &, " and ' escaped."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: object, rounding: str = "nearest") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return esc(value)
+    if isinstance(value, int):
+        return str(value)
+    if rounding == "down":
+        return esc(format_down(value, 4))
+    if rounding == "up":
+        return esc(format_up(value, 4))
+    return f"{value:.4g}"
+
+
+def _rounding(key: str) -> str:
+    """Certified figures print rounded down, failure bounds up, the rest to nearest."""
+    if key.endswith("failure_bound"):
+        return "up"
+    return "down" if key.startswith(("certified_", "on_certified_", "certified")) else "nearest"
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="badge {VERDICT_CLASS[verdict]}">{esc(verdict)}</span>'
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table whose cells are already HTML (callers escape)."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _image(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _summary(report: dict) -> str:
+    goals = report["goals"]
+    top = report["top_goal"]
+    counts = {v: sum(g["verdict"] == v for g in goals) for v in VERDICT_CLASS}
+    tally = ", ".join(f"{n} {esc(v)}" for v, n in counts.items() if n)
+    rows = [(esc(g["requirement_id"]),
+             esc(g["text"]) + (f'<div class="muted small">“{esc(g["requirement_text"])}”</div>'
+                               if g["requirement_text"] else ""),
+             _badge(g["verdict"]), esc(g["reason"]),
+             esc(", ".join(g["solutions"]) or "—")) for g in goals]
+    return (f'<div class="top {VERDICT_CLASS[top["verdict"]]}"><b>{esc(top["id"])}</b> '
+            f'{esc(top["text"])}: {_badge(top["verdict"])} '
+            f'<span class="muted">({tally} of {len(goals)} requirements)</span></div>'
+            '<h2 id="verdicts">Verdicts against the requirements</h2>'
+            + _table(["requirement", "goal (formal statement)", "verdict", "evidence",
+                      "solutions"], rows))
+
+
+def _threat(report: dict) -> str:
+    items = "".join(f"<li><b>{esc(c['id'])}</b> {esc(c['text'])}</li>"
+                    for c in report["context"])
+    assumptions = "".join(f"<li><b>{esc(a['id'])}</b> {esc(a['text'])}</li>"
+                          for a in report["assumptions"])
+    return ('<h2 id="threat">Threat model and context</h2>'
+            f'<p><b>{esc(report["strategy"]["id"])}</b> {esc(report["strategy"]["text"])}</p>'
+            f"<ul>{items}</ul><h3>Assumptions</h3><ul>{assumptions}</ul>")
+
+
+def _plots(figures: dict) -> str:
+    panels = []
+    if figures["detection_eps"]:
+        panels.append((plots.plot_ap_vs_eps(figures["detection_eps"]),
+                       "Certified AP@50 against ε, each ε its own certificate from the same "
+                       "samples; Chiang et al.'s reading for comparison only (not a bound)."))
+    if figures["segmentation_tau"]:
+        panels.append((plots.plot_accuracy_vs_radius(figures["segmentation_tau"]),
+                       "Certified pixel accuracy (certified and correct) and certified "
+                       "fraction against the certified radius σΦ⁻¹(τ'), one point per τ'."))
+        panels.append((plots.plot_abstain_vs_tau(figures["segmentation_tau"]),
+                       "Abstain rate of the smoothed segmenter against τ'."))
+    if figures["camera_effects"]:
+        panels.append((plots.plot_camera_ranges(figures["camera_effects"]),
+                       "Parameter ranges certified against camera effects."))
+    if figures["readings"]:
+        panels.append((plots.plot_readings(figures["readings"]),
+                       "Base model on clean frames, smoothed model without attack, and the "
+                       "certified lower bound under attack."))
+    if not panels:
+        return '<h2 id="plots">Plots</h2><p>No complete run: nothing to plot.</p>'
+    body = "".join(f"<figure>{_image(png, caption)}<figcaption>{esc(caption)}</figcaption>"
+                   "</figure>" for png, caption in panels)
+    return f'<h2 id="plots">Plots</h2><div class="plots">{body}</div>'
+
+
+def _run_section(sol: dict) -> str:
+    head = (f'<h3 id="{esc(sol["run"])}">{esc(sol["id"])} · {esc(sol["run"])}: '
+            f'{esc(sol["task"] or "unknown task")}, {esc(sol["transform"])}</h3>')
+    if sol["status"] != "complete":
+        return head + f'<p>{_badge("not evidenced")} {esc(sol["problem"])}</p>'
+    figs = sol["figures"]
+    scalar = [(esc(k), f'<span class="num">{_num(v, _rounding(k))}</span>')
+              for k, v in figs.items() if k != "per_class"]
+    out = [head, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
+           _table(["figure", "value"], scalar)]
+    per_class = figs.get("per_class") or {}
+    if per_class:
+        columns = list(next(iter(per_class.values())))
+        rows = [[esc(name)] + [_num(values.get(c), _rounding(c)) for c in columns]
+                for name, values in per_class.items()]
+        out.append(_table(["class"] + [esc(c) for c in columns], rows))
+    s = sol["settings"]
+    provenance = [
+        ("settings", ", ".join(f"{esc(k)}={esc(v)}" for k, v in s.items())),
+        ("seed", esc(sol["seed"])), ("date", esc(sol["date"])),
+        ("frames", f'{sol["frames_certified"]} of {sol["frames_planned"]}'),
+        ("input shapes", esc(", ".join("×".join(map(str, x)) for x in sol["input_shapes"]))),
+        ("config", f'{esc(sol["config"])}<br><code>sha256 {esc(sol["config_sha256"])}</code>'),
+        ("checkpoint", f'{esc(sol["checkpoint"])}<br><code>sha256 '
+                       f'{esc(sol["checkpoint_sha256"])}</code>'),
+        ("adcert source", f'<code>sha256 {esc(sol.get("adcert_source_sha256"))}</code>'),
+        ("versions", esc(", ".join(f"{k} {v}" for k, v in (sol["versions"] or {}).items()))),
+        ("device", esc(sol["device"])),
+        ("noise", esc((sol.get("noise") or {}).get("generator"))),
+        ("space", esc(sol.get("norm_space"))),
+        ("run folder", f"<code>{esc(sol['path'])}</code>"),
+    ]
+    out.append(_table(["provenance", ""], provenance))
+    return "".join(out)
+
+
+def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
+    if not drawn:
+        return ('<h2 id="gallery">Worst frames</h2><p>No frame to show (no complete run, or '
+                "no frame with abstention, vanishing or wrong outputs).</p>")
+    items = []
+    for pick, png in drawn:
+        caption = f"{pick.run.label} · {pick.record.get('image_id')} — {pick.why}"
+        image = _image(png, caption) if png else "<p>(frame image not found)</p>"
+        items.append(f"<figure>{image}<figcaption>{esc(caption)}</figcaption></figure>")
+    legend = ("Detection: solid = smoothed box, dotted = certified outer bound, dashed = inner "
+              "bound, red X = may vanish or label not certified, white = ground truth, "
+              "magenta frame = certified but wrong. Segmentation: hatched = abstained, "
+              "magenta = certified but wrong.")
+    return (f'<h2 id="gallery">Worst frames</h2><p class="small muted">{esc(legend)}</p>'
+            f'<div class="gallery">{"".join(items)}</div>')
+
+
+def _log(report: dict) -> str:
+    fields = (("formal_property", "requirement → formal property"), ("method", "method"),
+              ("bounds_tested", "bounds tested"), ("why_these_bounds", "why these bounds"),
+              ("data", "data used"), ("independence", "independence from development"),
+              ("result", "result"))
+    parts = []
+    for entry in report["verification_log"]:
+        rows = [(esc(label), esc(entry[key])) for key, label in fields]
+        parts.append(f'<h3>{esc(entry["goal"])} · {esc(entry["requirement_id"])}</h3>'
+                     + _table(["", ""], rows))
+    return '<h2 id="log">Verification log</h2>' + "".join(parts)
+
+
+def render_html(report: dict, drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
+    """The whole page as one string."""
+    limitations = "".join(f"<li>{esc(text)}</li>" for text in report["limitations"])
+    runs = "".join(_run_section(sol) for sol in report["solutions"])
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("verdicts", "verdicts"), ("threat", "threat model"), ("plots", "plots"),
+        ("evidence", "evidence"), ("gallery", "worst frames"), ("log", "verification log"),
+        ("limitations", "limitations")))
+    req = report["requirements_file"]
+    return (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{esc(report['title'])}</title><style>{CSS}</style></head><body><main>"
+        f"<h1>{esc(report['title'])}</h1>"
+        f'<p class="muted">{esc(report["system"])} · generated {esc(report["generated"])} '
+        f'by adcert {esc(report["generator"]["adcert"])} · requirements '
+        f'<code>{esc(req["path"])}</code> (sha256 <code>{esc(req["sha256"])}</code>)</p>'
+        f"<nav>{nav}</nav>"
+        + _summary(report) + _threat(report) + _plots(report["figures"])
+        + f'<h2 id="evidence">Evidence (solutions)</h2>{runs}'
+        + _gallery(drawn) + _log(report)
+        + f'<h2 id="limitations">Limitations</h2><ul>{limitations}</ul>'
+        + "</main></body></html>\n")

@@ -1,0 +1,188 @@
+"""Robustness requirements: a small mmengine config, read and checked before any run is.
+
+A requirements file (``configs/report/*.py``) sets ``title``, optionally ``system`` (what
+is being argued about) and ``requirements``, a list of dicts::
+
+    requirements = [
+        dict(id="R-DET-1", task="detection", metric="certified_ap50", cls="car",
+             min=0.3, transform="gaussian", eps=0.1, alpha=1e-3,
+             text="Cars stay detected under sensor noise"),
+    ]
+
+- ``metric``: a key of :data:`METRICS`; ``cls`` (optional) asks for that class's figure;
+- exactly one of ``min`` / ``max``: the threshold the figure must reach;
+- ``transform`` and ``eps``: the threat the figure must be certified against — the attack
+  set of :func:`adcert.stats.attack_range` (ℓ2 norm ≤ ε over the resized input in
+  [0, 1]; |b| ≤ ε for brightness; factors in [e^−ε, e^ε] for contrast and gamma);
+- ``alpha``: the largest per-box (detection) or per-frame (segmentation) failure
+  probability accepted; ``confidence`` (optional): the probability with which the
+  figure must hold jointly over the whole data set (checked against the run's union
+  bound);
+- ``text`` (optional): the requirement in the safety engineer's words.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+TASKS = ("detection", "segmentation")
+# Requirement transforms: those whose attack set does not depend on σ.
+TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure a requirement can name: where it sits in a run summary."""
+
+    task: str
+    key: str
+    per_class_key: str | None
+    words: str
+    certified: bool  # a proven bound (else measured on the samples, no guarantee)
+    higher_is_better: bool
+    sweep_key: str | None = None  # its value at other ε / τ' from the same samples
+
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("detection", "certified_ap50", "certified_ap50_per_class", "certified AP@50",
+           True, True, "certified_ap50"),
+    Metric("detection", "certified_recall", None, "certified recall", True, True,
+           "certified_recall"),
+    Metric("detection", "may_vanish_rate", None, "share of boxes that may vanish", True,
+           False, "may_vanish_rate"),
+    Metric("detection", "smoothed_ap50", "smoothed_ap50_per_class",
+           "AP@50 of the smoothed detector (measured, unattacked)", False, True),
+    Metric("segmentation", "certified_acc", None, "certified pixel accuracy", True, True,
+           "certified_acc"),
+    Metric("segmentation", "certified_miou", "certified_iou_per_class", "certified mIoU",
+           True, True),
+    Metric("segmentation", "abstain_rate", None, "abstain rate", True, False,
+           "abstain_rate"),
+    Metric("segmentation", "on_certified_acc", None,
+           "accuracy on certified pixels (measured)", False, True),
+)}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    task: str
+    metric: str
+    threshold: float
+    at_least: bool  # min= (True) or max= (False)
+    transform: str
+    eps: float
+    alpha: float
+    cls: str | None = None
+    confidence: float | None = None
+    text: str | None = None
+
+    @property
+    def spec(self) -> Metric:
+        return METRICS[self.metric]
+
+    def threat_words(self) -> str:
+        """The attack set the requirement names, in words."""
+        e = f"{self.eps:g}"
+        return {
+            "gaussian": f"any ℓ2 perturbation of norm ≤ {e} of the resized input in [0, 1]",
+            "brightness": f"any brightness offset |b| ≤ {e} (on [0, 1])",
+            "contrast": f"any contrast factor in [e^−{e}, e^{e}]",
+            "gamma": f"any gamma exponent in [e^−{e}, e^{e}]",
+        }[self.transform]
+
+    def goal_text(self) -> str:
+        """The goal in adcert's words: figure, threshold, threat, confidence."""
+        figure = self.spec.words + (f" of {self.cls}" if self.cls else "")
+        sign = "≥" if self.at_least else "≤"
+        unit = "per box" if self.task == "detection" else "per frame"
+        joint = (f", holding jointly over the data set with probability ≥ {self.confidence:g}"
+                 if self.confidence is not None else "")
+        return (f"{self.task}: {figure} {sign} {self.threshold:g} against "
+                f"{self.threat_words()}, α = {self.alpha:g} {unit}{joint}")
+
+
+def _number(item: dict, key: str, where: str, low: float = -math.inf,
+            high: float = math.inf) -> float:
+    value = item[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{where}: {key} must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{where}: {key} must lie in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+_KEYS = {"id", "task", "metric", "cls", "min", "max", "transform", "eps", "alpha",
+         "confidence", "text"}
+
+
+def parse_requirement(item: dict, position: int) -> Requirement:
+    """One requirement dict, checked; ValueError naming the requirement and the problem."""
+    where = f"requirement {item.get('id', position)!s}"
+    if not isinstance(item, dict):
+        raise ValueError(f"requirement {position}: must be a dict, got {type(item).__name__}")
+    unknown = sorted(set(item) - _KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {sorted(_KEYS)})")
+    for key in ("id", "metric", "eps", "alpha"):
+        if key not in item:
+            raise ValueError(f"{where}: {key} is missing")
+    metric = item["metric"]
+    if metric not in METRICS:
+        raise ValueError(f"{where}: unknown metric {metric!r} (known: {sorted(METRICS)})")
+    task = item.get("task", METRICS[metric].task)
+    if task != METRICS[metric].task:
+        raise ValueError(f"{where}: metric {metric} belongs to {METRICS[metric].task}, "
+                         f"not {task}")
+    if ("min" in item) == ("max" in item):
+        raise ValueError(f"{where}: give exactly one of min= and max=")
+    at_least = "min" in item
+    transform = item.get("transform", "gaussian")
+    if transform not in TRANSFORMS:
+        raise ValueError(f"{where}: transform must be one of {TRANSFORMS}, got {transform!r}")
+    cls = item.get("cls")
+    if cls is not None and METRICS[metric].per_class_key is None:
+        raise ValueError(f"{where}: {metric} has no per-class figure; drop cls")
+    confidence = item.get("confidence")
+    return Requirement(
+        id=str(item["id"]), task=task, metric=metric,
+        threshold=_number(item, "min" if at_least else "max", where),
+        at_least=at_least, transform=transform,
+        eps=_number(item, "eps", where, 0.0), alpha=_number(item, "alpha", where, 0.0, 1.0),
+        cls=None if cls is None else str(cls),
+        confidence=None if confidence is None else _number(item, "confidence", where, 0, 1),
+        text=None if item.get("text") is None else str(item["text"]))
+
+
+@dataclass(frozen=True)
+class RequirementSet:
+    path: str
+    title: str
+    system: str | None
+    requirements: tuple[Requirement, ...]
+
+
+def load_requirements(path: str) -> RequirementSet:
+    """Read a requirements config (mmengine ``Config``). Raises FileNotFoundError or
+    ValueError with one line naming the problem."""
+    from mmengine.config import Config
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"requirements file not found: {path}")
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as error:  # mmengine raises many kinds on bad syntax
+        raise ValueError(f"{path}: cannot read as a config ({error})") from None
+    items = cfg.get("requirements")
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError(f"{path}: needs a non-empty list `requirements = [dict(...), ...]`")
+    parsed = tuple(parse_requirement(dict(item) if hasattr(item, "keys") else item, i)
+                   for i, item in enumerate(items, 1))
+    ids = [r.id for r in parsed]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate is not None:
+        raise ValueError(f"{path}: requirement id {duplicate!r} is used twice")
+    return RequirementSet(path, str(cfg.get("title", "Robustness of camera perception")),
+                          cfg.get("system"), parsed)

@@ -1,0 +1,192 @@
+"""Requirement verdicts: met, not met, or not evidenced — from complete runs only.
+
+Rules (``docs/report.md``):
+- a run is evidence for a requirement when it is complete, of the requirement's task and
+  transform, certified at a per-box / per-frame level α no larger than the requirement's,
+  and its certificate covers the requirement's whole attack set: detection at an ε' ≥ ε
+  (the run's own ε or one of its ε-sweep, from the same samples; the smallest such ε'
+  is taken, a rule fixed before any figure is read), segmentation at a certified range
+  containing the attack set (the run's τ or a τ' of its sweep, the narrowest such range);
+- every run that is evidence must meet the threshold: several runs are never reduced to
+  their best one;
+- a figure that is undefined (no ground truth, a class absent from the data) or a
+  ``confidence`` that the run's joint failure bound does not reach leaves the
+  requirement not evidenced by that run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from adcert.report.requirements import Requirement
+from adcert.report.runs import Run
+from adcert.stats._rounding import format_down, format_up
+
+MET, NOT_MET, NOT_EVIDENCED = "met", "not met", "not evidenced"
+
+
+@dataclass
+class Finding:
+    """What one run says about one requirement."""
+
+    run: str  # the run's label
+    value: float | None = None
+    met: bool | None = None
+    at: str = ""  # where in the run the figure was read: "ε = 0.1", "τ = 0.75"
+    joint_failure_bound: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Verdict:
+    requirement: Requirement
+    verdict: str
+    reason: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def per_unit_alpha(run: Run) -> float | None:
+    """The run's failure probability per box (detection) or per frame (segmentation); None
+    when its correction gives no such guarantee."""
+    s = run.settings
+    alpha, correction = s.get("alpha"), s.get("correction")
+    if alpha is None:
+        return None
+    if run.task == "detection":
+        return {"box": alpha, "image": alpha, "none": min(1.0, 12 * alpha)}.get(correction)
+    return alpha if correction in ("holm", "bonferroni") else None
+
+
+def required_range(req: Requirement) -> tuple[float, float]:
+    """The closed parameter interval the requirement's attack set spans, widened by one
+    ulp on each side so that rounding never shrinks it."""
+    e = req.eps
+    low, high = {"gaussian": (0.0, e), "brightness": (-e, e)}.get(
+        req.transform, (math.exp(-e), math.exp(e)))
+    return math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
+
+
+def covers(certified: dict, req: Requirement) -> bool:
+    """Whether a certified (open) range record contains the requirement's attack set."""
+    if certified.get("transform") != req.transform or certified.get("high") is None:
+        return False
+    low, high = required_range(req)
+    if req.transform == "gaussian":
+        return certified["high"] > high
+    return certified["low"] is not None and certified["low"] < low and certified["high"] > high
+
+
+def _value(entry: dict, req: Requirement) -> float | None:
+    spec = req.spec
+    if req.cls is not None:
+        return (entry.get(spec.per_class_key) or {}).get(req.cls)
+    if req.metric == "abstain_rate" and "abstain_rate" not in entry:
+        fraction = entry.get("certified_fraction")
+        return None if fraction is None else 1.0 - fraction
+    return entry.get(spec.key)
+
+
+def _detection_candidates(run: Run, req: Requirement) -> list[tuple[float, dict]]:
+    """(ε', figures) pairs with ε' ≥ ε, smallest first (the run's own ε wins a tie)."""
+    summary = run.summary
+    own = [(float(run.settings["eps"]), summary)]
+    sweep = [(float(e["eps"]), e) for e in summary.get("eps_sweep") or []]
+    if req.spec.sweep_key is None:
+        sweep = []
+    usable = [(eps, entry) for eps, entry in own + sweep if eps >= req.eps]
+    return sorted(usable, key=lambda pair: pair[0])
+
+
+def _segmentation_candidates(run: Run, req: Requirement) -> list[tuple[float, dict]]:
+    """(τ', figures) pairs whose certified range covers the attack set, narrowest first."""
+    own_range = run.records[0].get("certified_range", {}) if run.records else {}
+    failure = min(1.0, len(run.records) * run.settings.get("alpha", 1.0))
+    pairs = [(run.settings.get("tau"), own_range, {**run.summary, "joint": failure})]
+    if req.spec.sweep_key is not None:
+        pairs += [(e["tau"], e.get("certified_range", {}), {**e, "joint": failure})
+                  for e in run.summary.get("tau_sweep") or []]
+    usable = [(tau, rng, entry) for tau, rng, entry in pairs if covers(rng, req)]
+    usable.sort(key=lambda item: item[1]["high"])
+    return [(tau, entry) for tau, _, entry in usable]
+
+
+def _reject(run: Run, req: Requirement) -> str | None:
+    """Why ``run`` cannot be evidence for ``req`` at all (None if it can)."""
+    if run.task != req.task:
+        return None if run.task is None else ""  # another task: not worth a word
+    if not run.usable:
+        return f"{run.label} is {run.status}: {run.problem}"
+    if run.transform != req.transform:
+        return ""
+    alpha = per_unit_alpha(run)
+    if alpha is None:
+        return f"{run.label}: its correction gives no per-box / per-frame guarantee"
+    if alpha > req.alpha:
+        return f"{run.label} is certified at α = {alpha:g}, weaker than the required {req.alpha:g}"
+    return None
+
+
+def _finding(run: Run, req: Requirement) -> Finding:
+    certified = req.spec.certified
+    if req.task == "detection":
+        candidates = _detection_candidates(run, req) if certified else [
+            (run.settings["eps"], run.summary)]
+        if not candidates:
+            biggest = max([run.settings["eps"]] + [e["eps"] for e in
+                                                   run.summary.get("eps_sweep") or []])
+            return Finding(run.label, note=f"certified only up to ε = {biggest:g} < {req.eps:g}")
+        eps, entry = candidates[0]
+        at, joint = f"ε = {eps:g}", entry.get("certified_failure_bound")
+    else:
+        candidates = _segmentation_candidates(run, req) if certified else [
+            (run.settings.get("tau"), {**run.summary, "joint": None})]
+        if not candidates:
+            return Finding(run.label, note="its certified range does not contain the "
+                                           "required attack set at any τ'")
+        tau, entry = candidates[0]
+        at, joint = f"τ = {tau:g}", entry.get("joint")
+    value = _value(entry, req)
+    finding = Finding(run.label, value, None, at, joint)
+    if not certified:
+        finding.note = "measured on the noisy samples without an attack: not a certified bound"
+    if value is None:
+        finding.note = "the figure is undefined in this run (no ground truth for it)"
+        return finding
+    if req.confidence is not None and certified and (
+            joint is None or joint > 1.0 - req.confidence):
+        shown = "unknown" if joint is None else f"{joint:.3g}"
+        finding.note = (f"the figures hold jointly only with failure probability ≤ {shown}, "
+                        f"more than 1 − confidence = {1.0 - req.confidence:.3g}")
+        return finding
+    finding.met = value >= req.threshold if req.at_least else value <= req.threshold
+    return finding
+
+
+def shown(value: float, req: Requirement) -> str:
+    """A figure as text, rounded towards the requirement's unsafe side: down when it must
+    reach a minimum, up when it must stay below a maximum."""
+    return format_down(value, 4) if req.at_least else format_up(value, 4)
+
+
+def assess(req: Requirement, runs: list[Run]) -> Verdict:
+    """The verdict on ``req`` from ``runs`` (rules in the module docstring)."""
+    reasons, findings = [], []
+    for run in runs:
+        why = _reject(run, req)
+        if why is None and run.task == req.task:
+            findings.append(_finding(run, req))
+        elif why:
+            reasons.append(why)
+    decided = [f for f in findings if f.met is not None]
+    reasons += [f"{f.run}: {f.note}" for f in findings if f.met is None and f.note]
+    if not decided:
+        reason = "; ".join(reasons) or (
+            f"no complete {req.task} run with transform {req.transform} was given")
+        return Verdict(req, NOT_EVIDENCED, reason, findings)
+    failed = [f for f in decided if not f.met]
+    verdict = NOT_MET if failed else MET
+    sign = "≥" if req.at_least else "≤"
+    parts = [f"{f.run} ({f.at}): {shown(f.value, req)} {sign if f.met else 'fails'} "
+             f"{req.threshold:g}" for f in decided]
+    return Verdict(req, verdict, "; ".join(parts + reasons), findings)

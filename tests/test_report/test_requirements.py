@@ -1,0 +1,57 @@
+import pytest
+
+from adcert.report.requirements import load_requirements, parse_requirement
+from tests.test_report.fake_runs import requirements_file
+
+GOOD = dict(id="R", metric="certified_ap50", cls="car", min=0.3, eps=0.1, alpha=1e-3)
+
+
+def test_parse_fills_task_and_transform():
+    req = parse_requirement(GOOD, 1)
+    assert (req.task, req.transform, req.at_least, req.threshold) == (
+        "detection", "gaussian", True, 0.3)
+    assert "certified AP@50 of car ≥ 0.3" in req.goal_text()
+    assert "ℓ2 perturbation of norm ≤ 0.1" in req.goal_text()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"metric": "accuracy"}, "unknown metric 'accuracy'"),
+    ({"max": 0.5}, "exactly one of min= and max="),
+    ({"eps": None}, "eps must be a finite number"),
+    ({"alpha": 2.0}, "alpha must lie in [0, 1]"),
+    ({"transform": "blur"}, "transform must be one of"),
+    ({"task": "segmentation"}, "belongs to detection"),
+    ({"colour": "red"}, "unknown key 'colour'"),
+])
+def test_bad_requirement_names_the_problem(change, message):
+    item = {**GOOD, **change}
+    with pytest.raises(ValueError, match=None) as error:
+        parse_requirement(item, 1)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert "requirement R" in str(error.value)
+
+
+def test_class_only_for_per_class_metrics():
+    with pytest.raises(ValueError, match="no per-class figure"):
+        parse_requirement({**GOOD, "metric": "certified_recall"}, 1)
+
+
+def test_missing_key():
+    item = dict(GOOD)
+    del item["alpha"]
+    with pytest.raises(ValueError, match="alpha is missing"):
+        parse_requirement(item, 1)
+
+
+def test_load_checks_file_and_duplicates(tmp_path):
+    with pytest.raises(FileNotFoundError, match="requirements file not found"):
+        load_requirements(str(tmp_path / "nope.py"))
+    path = requirements_file(str(tmp_path / "req.py"), [GOOD, GOOD])
+    with pytest.raises(ValueError, match="'R' is used twice"):
+        load_requirements(path)
+    empty = tmp_path / "empty.py"
+    empty.write_text("title = 'x'\n")
+    with pytest.raises(ValueError, match="non-empty list"):
+        load_requirements(str(empty))
+    spec = load_requirements(requirements_file(str(tmp_path / "ok.py"), [GOOD], "My case"))
+    assert spec.title == "My case" and len(spec.requirements) == 1

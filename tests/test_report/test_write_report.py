@@ -1,0 +1,118 @@
+"""End to end: run folders → report.json (schema-valid) and a safe, self-contained HTML."""
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+from adcert.cli.report import cli
+from adcert.report import report_schema, schema_errors, write_report
+from tests.test_report.fake_runs import (
+    det_box,
+    detection_run,
+    requirements_file,
+    segmentation_run,
+)
+
+REQS = [dict(id="D1", metric="certified_ap50", min=0.3, eps=0.1, alpha=1e-3,
+             text="cars <b>stay</b>"),
+        dict(id="S1", metric="certified_acc", min=0.8, eps=0.1, alpha=1e-3)]
+
+
+def _report(tmp_path, runs, reqs=REQS):
+    req = requirements_file(str(tmp_path / "req.py"), reqs)
+    return write_report(runs, req, str(tmp_path / "out"))
+
+
+def test_report_validates_and_schema_can_fail(tmp_path):
+    det = detection_run(str(tmp_path / "det"))
+    seg = segmentation_run(str(tmp_path / "seg"))
+    json_path, html_path, report = _report(tmp_path, [det, seg])
+    on_disk = json.loads(open(json_path, encoding="utf-8").read())
+    assert schema_errors(on_disk) == []
+    assert [g["verdict"] for g in on_disk["goals"]] == ["met", "met"]
+    assert on_disk["top_goal"]["verdict"] == "met"
+    assert on_disk["solutions"][0]["checkpoint_sha256"] == "b" * 64
+    broken = dict(on_disk, top_goal={**on_disk["top_goal"], "verdict": "probably"})
+    assert any("top_goal" in e for e in schema_errors(broken))
+    assert report_schema()["properties"]["kind"]["const"] == "adcert.safety_case"
+
+
+def test_every_user_string_is_escaped(tmp_path):
+    evil = "<script>alert(1)</script>"
+    det = detection_run(str(tmp_path / "det"), classes=[evil, "person"])
+    reqs = [dict(id="<i>D</i>", metric="certified_ap50", cls=evil, min=0.3, eps=0.1,
+                 alpha=1e-3, text=f"text {evil}")]
+    _, html_path, _ = _report(tmp_path, [det], reqs)
+    page = open(html_path, encoding="utf-8").read()
+    assert "<script" not in page and "<i>D</i>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # offline: no external asset, every image inline
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
+
+
+def test_zero_certified_boxes(tmp_path):
+    det = detection_run(str(tmp_path / "det"), certified_ap50=0.0, car_ap50=0.0,
+                        boxes=[det_box(10, 10, 40, 40, certain=False)])
+    _, html_path, report = _report(tmp_path, [det], REQS[:1])
+    assert report["goals"][0]["verdict"] == "not met"
+    assert report["solutions"][0]["figures"]["certain_boxes"] == 0
+    assert "0 fails 0.3" in open(html_path, encoding="utf-8").read()
+
+
+def test_all_abstain_segmentation(tmp_path):
+    seg = segmentation_run(str(tmp_path / "seg"), certified_acc=0.0, abstain_rate=1.0,
+                           labels=np.full((64, 96), 255, np.uint8))
+    _, _, report = _report(tmp_path, [seg], REQS[1:])
+    assert report["goals"][0]["verdict"] == "not met"
+    gallery = report["figures"]["gallery"]
+    assert gallery and "100.0%" in gallery[0]["why"]
+
+
+def test_missing_and_unfinished_runs_are_reported(tmp_path):
+    unfinished = detection_run(str(tmp_path / "det"), summary=False, journal=True)
+    _, html_path, report = _report(tmp_path, [unfinished, str(tmp_path / "nothing")])
+    statuses = [s["status"] for s in report["solutions"]]
+    assert statuses == ["incomplete", "missing"]
+    assert {g["verdict"] for g in report["goals"]} == {"not evidenced"}
+    page = open(html_path, encoding="utf-8").read()
+    assert "unfinished: 1 of 1 frames certified" in page and "does not exist" in page
+    assert schema_errors(report) == []
+
+
+def test_gallery_marks_certified_but_wrong(tmp_path):
+    # the certain box at (60, 5) matches no ground truth: certified, but wrong
+    boxes = [det_box(10, 10, 40, 40), det_box(60, 5, 90, 30)]
+    det = detection_run(str(tmp_path / "det"), boxes=boxes)
+    _, _, report = _report(tmp_path, [det], REQS[:1])
+    assert report["solutions"][0]["figures"]["certified_wrong_boxes"] == 1
+    assert any("certified-but-wrong boxes" in g["why"] for g in report["figures"]["gallery"])
+
+
+def test_cli_bad_requirements_is_one_line_and_status_2(tmp_path, capsys):
+    det = detection_run(str(tmp_path / "det"))
+    bad = requirements_file(str(tmp_path / "bad.py"), [dict(id="X", metric="nope", min=1,
+                                                            eps=0.1, alpha=0.1)])
+    assert cli([det, "--requirements", bad, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "unknown metric 'nope'" in err and "\n" not in err
+    assert not os.path.exists(tmp_path / "o")
+
+
+def test_cli_fail_unless_met(tmp_path, capsys):
+    det = detection_run(str(tmp_path / "det"), certified_ap50=0.1)
+    req = requirements_file(str(tmp_path / "req.py"), REQS[:1])
+    out = str(tmp_path / "o")
+    assert cli([det, "--requirements", req, "--out", out]) == 0
+    assert cli([det, "--requirements", req, "--out", out, "--fail-unless-met"]) == 1
+    assert "overall: not met" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", ["<", "&", '"'])
+def test_paths_with_markup_characters(tmp_path, bad):
+    det = detection_run(str(tmp_path / f"d{bad}x"))
+    _, html_path, _ = _report(tmp_path, [det], REQS[:1])
+    page = open(html_path, encoding="utf-8").read()
+    assert f"d{bad}x" not in page
