@@ -15,6 +15,31 @@ from adcert.stats._rounding import format_down, format_up
 
 VERDICT_CLASS = {"met": "met", "not met": "notmet", "not evidenced": "none"}
 
+FIGURE_WORDS = {
+    "clean_ap50": "AP@50 of the base model on clean frames",
+    "smoothed_ap50": "AP@50 of the smoothed detector, unattacked",
+    "certified_ap50": "certified AP@50: lower bound under attack",
+    "chiang_certified_ap50": "Chiang et al.'s reading (not a bound)",
+    "certified_recall": "certified recall: lower bound under attack",
+    "certified_failure_bound": "joint failure probability of the run's figures (union bound)",
+    "may_vanish_rate": "share of boxes an attack may remove",
+    "label_changeable_rate": "share of boxes whose label may change",
+    "unlocalised_rate": "certain boxes with worst-case IoU < 0.5 to their own box",
+    "may_appear_per_frame": "slots an attack may add, per frame",
+    "seconds_per_frame": "certification time per frame (s)",
+    "boxes": "boxes output by the smoothed detector",
+    "certain_boxes": "boxes certified present with certified label",
+    "certified_wrong_boxes": "certain boxes matching no ground truth (IoU ≥ 0.5)",
+    "clean_acc": "pixel accuracy of the base model on clean frames",
+    "certified_acc": "certified pixel accuracy: certified and correct",
+    "on_certified_acc": "accuracy on certified pixels (measured)",
+    "clean_miou": "mIoU of the base model on clean frames",
+    "certified_miou": "certified mIoU (abstentions count as errors)",
+    "abstain_rate": "share of pixels abstained",
+    "joint_failure_bound": "joint failure probability over the run's frames (union bound)",
+    "certified_wrong_rate": "share of pixels certified with a wrong class",
+}
+
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
  color:#1d2329;background:#f5f6f8}
@@ -33,7 +58,8 @@ th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:10px 0;display:inline-block;vertical-align:top}
 figure img{max-width:100%;border:1px solid #dfe3e8}figcaption{font-size:12px;color:#5f6b76;
  max-width:560px}.plots figure{width:49%}.gallery figure{width:100%}
-nav a{margin-right:12px}ul{margin:4px 0 8px 20px;padding:0}
+nav a{margin-right:12px}.warn{background:#fff4e5;border-left:4px solid #f0a030;
+ padding:6px 10px;margin:6px 0}ul{margin:4px 0 8px 20px;padding:0}
 """
 
 
@@ -89,9 +115,13 @@ def _summary(report: dict) -> str:
                                if g["requirement_text"] else ""),
              _badge(g["verdict"]), esc(g["reason"]),
              esc(", ".join(g["solutions"]) or "—")) for g in goals]
+    unusable = [s for s in report["solutions"] if s["status"] != "complete"]
+    warning = "".join(f'<p class="warn">{esc(s["run"])} ({esc(s["path"])}) is not evidence: '
+                      f'{esc(s["problem"])}</p>' for s in unusable)
     return (f'<div class="top {VERDICT_CLASS[top["verdict"]]}"><b>{esc(top["id"])}</b> '
             f'{esc(top["text"])}: {_badge(top["verdict"])} '
             f'<span class="muted">({tally} of {len(goals)} requirements)</span></div>'
+            + warning +
             '<h2 id="verdicts">Verdicts against the requirements</h2>'
             + _table(["requirement", "goal (formal statement)", "verdict", "evidence",
                       "solutions"], rows))
@@ -139,10 +169,11 @@ def _run_section(sol: dict) -> str:
     if sol["status"] != "complete":
         return head + f'<p>{_badge("not evidenced")} {esc(sol["problem"])}</p>'
     figs = sol["figures"]
-    scalar = [(esc(k), f'<span class="num">{_num(v, _rounding(k))}</span>')
+    scalar = [(esc(FIGURE_WORDS.get(k, k)), f"<code>{esc(k)}</code>",
+               f'<span class="num">{_num(v, _rounding(k))}</span>')
               for k, v in figs.items() if k != "per_class"]
     out = [head, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
-           _table(["figure", "value"], scalar)]
+           _table(["figure", "key", "value"], scalar)]
     per_class = figs.get("per_class") or {}
     if per_class:
         columns = list(next(iter(per_class.values())))

@@ -169,6 +169,13 @@ def shown(value: float, req: Requirement) -> str:
     return format_down(value, 4) if req.at_least else format_up(value, 4)
 
 
+def _jointly(finding: Finding) -> str:
+    if finding.joint_failure_bound is None:
+        return ""
+    return (f" (holds jointly over the run's frames with failure probability ≤ "
+            f"{format_up(finding.joint_failure_bound, 3)})")
+
+
 def assess(req: Requirement, runs: list[Run]) -> Verdict:
     """The verdict on ``req`` from ``runs`` (rules in the module docstring)."""
     reasons, findings = [], []
@@ -188,5 +195,5 @@ def assess(req: Requirement, runs: list[Run]) -> Verdict:
     verdict = NOT_MET if failed else MET
     sign = "≥" if req.at_least else "≤"
     parts = [f"{f.run} ({f.at}): {shown(f.value, req)} {sign if f.met else 'fails'} "
-             f"{req.threshold:g}" for f in decided]
+             f"{req.threshold:g}{_jointly(f)}" for f in decided]
     return Verdict(req, verdict, "; ".join(parts + reasons), findings)
