@@ -260,16 +260,27 @@ def certify_segmentation(
     )
 
 
+def certified_masks_by_tau(
+    hits, n: int, taus, alpha: float, correction: str = "holm"
+) -> tuple[tuple[float, np.ndarray], ...]:
+    """(τ', mask) for each τ' in ``taus``: the pixels the τ-test certifies at τ', from one
+    set of counts. Each mask holds at family-wise level ``alpha`` over the frame's pixels
+    on its own (radius σΦ⁻¹(τ') in model-input space, or the camera effect's range at τ'),
+    not all masks jointly (the same counts are tested once per τ')."""
+    hits = np.asarray(hits)
+    out = []
+    for tau in taus:
+        pvalues = pvalue_table(n, check_tau(tau))[hits]
+        out.append((float(tau), CORRECTIONS[correction](pvalues, alpha)))
+    return tuple(out)
+
+
 def certified_fraction_by_tau(
     hits, n: int, taus, alpha: float, correction: str = "holm"
 ) -> tuple[tuple[float, float], ...]:
     """Fraction of pixels the τ-test certifies, for each τ' in ``taus``, from one set of
     counts — the curve of certified fraction against the certified radius or parameter
     range σΦ⁻¹(τ'). Each point holds at family-wise level ``alpha`` on its own, not all
-    points jointly (the same counts are tested once per τ')."""
-    hits = np.asarray(hits)
-    out = []
-    for tau in taus:
-        pvalues = pvalue_table(n, check_tau(tau))[hits]
-        out.append((float(tau), float(np.mean(CORRECTIONS[correction](pvalues, alpha)))))
-    return tuple(out)
+    points jointly (the same counts are tested once per τ'; :func:`certified_masks_by_tau`)."""
+    return tuple((tau, float(np.mean(mask)))
+                 for tau, mask in certified_masks_by_tau(hits, n, taus, alpha, correction))

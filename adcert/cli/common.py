@@ -114,14 +114,15 @@ def certify_main(task, args) -> int:
 
 
 def _copy_results(result, out: str) -> None:
-    """``--out``: the records with ``mask_path`` made absolute (they leave the run folder)."""
+    """``--out``: the records with ``mask_path`` and ``gt_mask_path`` made absolute (they
+    leave the run folder)."""
     from adcert.pipeline import rundir
 
+    run_dir = os.path.abspath(result.run_dir)
     lines = []
     for record in result.records:
-        if record.get("mask_path"):
-            record = {**record, "mask_path": os.path.join(os.path.abspath(result.run_dir),
-                                                          record["mask_path"])}
+        record = {**record, **{key: os.path.join(run_dir, record[key])
+                               for key in ("mask_path", "gt_mask_path") if record.get(key)}}
         lines.append(rundir.dumps(record) + "\n")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     rundir.write_atomic(out, "".join(lines))

@@ -44,8 +44,9 @@ def frame_matches(sample: dict) -> dict:
 
     ``sample`` holds ``gt_boxes`` (G, 4), ``gt_labels`` (G,), optionally ``ignored_boxes``
     / ``ignored_labels`` (crowd regions), ``clean`` (k, 6) base-model detections,
-    ``smoothed`` (box records) and ``may_appear`` (slot records), and optionally the
-    frame's certificate ``record`` (for the failure bound).
+    ``smoothed`` (box records) and ``may_appear`` (slot records), optionally the frame's
+    certificate ``record`` (for the failure bound) and its ``eps_sweep`` (the record's
+    entries: the same samples certified at other ε), each read as the run's ε is.
     """
     gt_boxes = np.asarray(sample["gt_boxes"], dtype=float).reshape(-1, 4)
     gt_labels = np.asarray(sample["gt_labels"], dtype=int).reshape(-1)
@@ -56,20 +57,40 @@ def frame_matches(sample: dict) -> dict:
             "ignored_boxes": np.asarray(sample.get("ignored_boxes", []), float).reshape(-1, 4),
             "ignored_labels": np.asarray(sample.get("ignored_labels", []), int).reshape(-1)}
     record = sample.get("record")
+    bins = None if record is None else record.get("possible_bins")
+    sweep = [{"eps": entry["eps"],
+              **_certified_matches(gt_boxes, gt_labels, entry["boxes"], entry["may_appear"],
+                                   None if record is None else {**entry, "possible_bins": bins})}
+             for entry in sample.get("eps_sweep", [])]
     return {
         "clean": {**coco, "detections": np.asarray(sample["clean"], float).reshape(-1, 6)},
         "smoothed": {**coco, "detections": smoothed},
-        "certified": certified_frame(gt_boxes, gt_labels, boxes, may_appear),
-        "chiang": chiang_frame(gt_boxes, gt_labels, boxes),
-        "failure": failure_probability(record) if record is not None else None,
-        "boxes": len(boxes),
+        **_certified_matches(gt_boxes, gt_labels, boxes, may_appear, record),
         "may_appear": len(may_appear),
-        "may_vanish": int(sum(b["may_vanish"] for b in boxes)),
         "label_uncertified": int(sum(not b["label_certified"] for b in boxes)),
         "unlocalised": int(sum(b.get("localisation_iou", 0.0) < 0.5 for b in boxes
                                if b["label_certified"] and not b["may_vanish"])),
         "certain": int(sum(b["label_certified"] and not b["may_vanish"] for b in boxes)),
+        "eps_sweep": sweep,
     }
+
+
+def _certified_matches(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dict],
+                       may_appear: list[dict], record: dict | None) -> dict:
+    """One certificate's share of the certified readings: its certified and Chiang
+    matches, its failure bound (None without ``record``), its box and may-vanish counts."""
+    return {
+        "certified": certified_frame(gt_boxes, gt_labels, boxes, may_appear),
+        "chiang": chiang_frame(gt_boxes, gt_labels, boxes),
+        "failure": failure_probability(record) if record is not None else None,
+        "boxes": len(boxes),
+        "may_vanish": int(sum(b["may_vanish"] for b in boxes)),
+    }
+
+
+# The figures each ε of the summary's ``eps_sweep`` gives, as the headline names them.
+SWEEP_FIGURES = ("certified_ap50", "certified_ap50_per_class", "chiang_certified_ap50",
+                 "certified_recall", "certified_failure_bound", "may_vanish_rate")
 
 
 def _mean(values: dict[str, float]) -> float | None:
@@ -87,7 +108,9 @@ class CertifiedDetMetric(BaseMetric):
     certified recall and its failure bound, and the rates of boxes that may vanish, whose
     label may change, or that are certified but not localised (worst-case IoU with their
     own smoothed box < 0.5). Per-class figures are keyed by class name; undefined
-    figures are None (strict JSON)."""
+    figures are None (strict JSON). When the frames carry an ``eps_sweep``, ``eps_sweep``
+    lists the certified figures (:data:`SWEEP_FIGURES`) at each of its ε, computed as at
+    the run's ε; each ε's figures rest on its own certificates, not on all jointly."""
 
     default_prefix = "cert"
 
@@ -99,35 +122,64 @@ class CertifiedDetMetric(BaseMetric):
         self.results.extend(frame_matches(sample) for sample in data_samples)
 
     def compute_metrics(self, results: list) -> dict:
-        labels = list(range(len(self.classes)))
         num_gt: dict[int, int] = defaultdict(int)
         for r in results:
             for label, count in r["certified"]["num_gt"].items():
                 num_gt[int(label)] += int(count)
-        readings = {
+        labels = list(range(len(self.classes)))
+        metrics = self._ap_figures({
             "clean": coco_ap50([r["clean"] for r in results], labels),
-            "smoothed": coco_ap50([r["smoothed"] for r in results], labels),
-            "certified": dataset_ap([r["certified"]["scored"] for r in results], num_gt,
-                                    labels),
-            "chiang_certified": dataset_ap([r["chiang"] for r in results], num_gt, labels),
-        }
+            "smoothed": coco_ap50([r["smoothed"] for r in results], labels)})
+        metrics.update(self._certified_figures(results, num_gt))
+        boxes = sum(r["boxes"] for r in results)
+        certain = sum(r["certain"] for r in results)
+        for key, field, total in (("label_changeable_rate", "label_uncertified", boxes),
+                                  ("unlocalised_rate", "unlocalised", certain)):
+            metrics[key] = sum(r[field] for r in results) / total if total else None
+        metrics["may_appear_per_frame"] = (
+            sum(r["may_appear"] for r in results) / len(results) if results else None)
+        sweep = self._eps_sweep(results, num_gt)
+        if sweep:
+            metrics["eps_sweep"] = sweep
+        return metrics
+
+    def _ap_figures(self, readings: dict[str, dict[int, float]]) -> dict:
+        """``<reading>_ap50`` (mean over classes with ground truth) and per class."""
         metrics: dict = {}
         for reading, per_label in readings.items():
             per_class = {name: per_label[label] for label, name in enumerate(self.classes)}
             metrics[f"{reading}_ap50"] = _mean(per_class)
             metrics[f"{reading}_ap50_per_class"] = _strict(per_class)
+        return metrics
+
+    def _certified_figures(self, frames: list[dict], num_gt: dict[int, int]) -> dict:
+        """Certified and Chiang AP@50, certified recall, its failure bound and the
+        may-vanish rate of one certificate per frame (:func:`_certified_matches`)."""
+        labels = list(range(len(self.classes)))
+        metrics = self._ap_figures({
+            "certified": dataset_ap([f["certified"]["scored"] for f in frames], num_gt,
+                                    labels),
+            "chiang_certified": dataset_ap([f["chiang"] for f in frames], num_gt, labels)})
         total_gt = sum(num_gt.values())
-        certified_tp = sum(r["certified"]["certified_tp"] for r in results)
+        certified_tp = sum(f["certified"]["certified_tp"] for f in frames)
         metrics["certified_recall"] = certified_tp / total_gt if total_gt else None
-        failures = [r["failure"] for r in results]
+        failures = [f["failure"] for f in frames]
         metrics["certified_failure_bound"] = (
             None if any(f is None for f in failures) else min(1.0, float(sum(failures))))
-        boxes = sum(r["boxes"] for r in results)
-        certain = sum(r["certain"] for r in results)
-        for key, field, total in (("may_vanish_rate", "may_vanish", boxes),
-                                  ("label_changeable_rate", "label_uncertified", boxes),
-                                  ("unlocalised_rate", "unlocalised", certain)):
-            metrics[key] = sum(r[field] for r in results) / total if total else None
-        metrics["may_appear_per_frame"] = (
-            sum(r["may_appear"] for r in results) / len(results) if results else None)
+        boxes = sum(f["boxes"] for f in frames)
+        metrics["may_vanish_rate"] = (sum(f["may_vanish"] for f in frames) / boxes
+                                      if boxes else None)
         return metrics
+
+    def _eps_sweep(self, results: list, num_gt: dict[int, int]) -> list[dict]:
+        """The certified figures at each ε every frame was certified at, sorted by ε;
+        each ε's figures are those of its own certificates (level α each, not jointly)."""
+        by_eps: dict[float, list[dict]] = defaultdict(list)
+        for r in results:
+            for entry in r.get("eps_sweep", []):
+                by_eps[entry["eps"]].append(entry)
+        sweep = []
+        for eps in sorted(e for e, frames in by_eps.items() if len(frames) == len(results)):
+            figures = self._certified_figures(by_eps[eps], num_gt)
+            sweep.append({"eps": eps, **{key: figures[key] for key in SWEEP_FIGURES}})
+        return sweep

@@ -72,13 +72,13 @@ def certify_image(model, image: str, settings: DetSettings | SegSettings,
     generator = image_generator(settings.seed, image_id or os.path.basename(image),
                                 model.device)
     if isinstance(settings, DetSettings):
-        return detection.certify_frame(model.model, packed, settings, generator)[0]
+        return detection.certify_frame(model.model, packed, settings, generator).certificate
     classes = model.dataset_meta.get("classes") or ImageFrames(model.cfg, [image]).metainfo.get(
         "classes")
     if not classes:
         raise ValueError("neither the checkpoint nor the config names the classes")
     return segmentation.certify_frame(model.model, packed, len(classes), settings,
-                                      generator)[0]
+                                      generator).certificate
 
 
 def certify_dataset(config: str, checkpoint: str, settings: DetSettings | SegSettings, *,

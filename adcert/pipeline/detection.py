@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -17,6 +18,29 @@ from adcert.pipeline.frames import Frame
 from adcert.pipeline.settings import DetSettings
 from adcert.pipeline.task import FrameResult, Task
 
+# ε multiples of σ every record also certifies from the frame's samples: the curve of
+# certified figures against the attack size, beside the run's own ε.
+SWEEP_EPS_FACTORS = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.44)
+# What each ε of a record's ``eps_sweep`` keeps of its certificate's record.
+SWEEP_RECORD_KEYS = ("eps", "alpha_per_bound", "certified_range", "observed_slots", "boxes",
+                     "may_appear")
+
+
+def sweep_eps(settings: DetSettings) -> tuple[float, ...]:
+    """The ε values a frame is certified at: round(σ·f, 6) for f in
+    :data:`SWEEP_EPS_FACTORS` and the run's own ε, sorted, each once (0 left out)."""
+    values = {round(settings.sigma * f, 6) for f in SWEEP_EPS_FACTORS} | {settings.eps}
+    return tuple(sorted(v for v in values if v > 0))
+
+
+class DetFrame(NamedTuple):
+    """What :func:`certify_frame` returns: the certificate at the run's ε, the base
+    model's clean detections, and one certificate per :func:`sweep_eps` value."""
+
+    certificate: DetectionCertificate
+    clean: np.ndarray
+    eps_sweep: tuple[DetectionCertificate, ...]
+
 
 def certify_frame(
     model: torch.nn.Module,
@@ -25,7 +49,7 @@ def certify_frame(
     generator,
     amp: bool = False,
     num_classes: int | None = None,
-) -> tuple[DetectionCertificate, np.ndarray]:
+) -> DetFrame:
     """Certified boxes of the smoothed detector and the base model's clean detections
     (all of them: the model's own test score threshold applies, not ``score_thr``).
 
@@ -34,6 +58,10 @@ def certify_frame(
     :func:`adcert.stats.attack_range`). Guarantee as :func:`certify_boxes` with
     ``settings.correction``: per box, per frame or per bound at level ``settings.alpha``.
     ``num_classes`` (the model's labels) fixes the per-frame family before sampling.
+
+    The same n samples are certified again at every ε of :func:`sweep_eps`. Each of those
+    certificates holds at level α on its own (per box, frame or bound as the correction
+    says); they do not hold jointly over ε.
     """
     s = settings
     clean = detections_array(clean_predictions(model, packed, amp)[0])
@@ -43,11 +71,23 @@ def certify_frame(
     noise = make_perturbation(s.transform, s.sigma)
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp):
         collector.add_batch([detections_array(result) for result in batch])
-    cert = certify_boxes(collector, s.n, s.eps, s.sigma, s.alpha, s.correction,
+    sweep = tuple(_certify(collector, s, eps) for eps in sweep_eps(s))
+    cert = next(c for c in sweep if c.eps == s.eps)
+    return DetFrame(cert, clean, sweep)
+
+
+def _certify(collector: BoxSampleCollector, s: DetSettings, eps: float) -> DetectionCertificate:
+    """The collector's samples certified at ``eps`` (then certified NMS, if the run has it)."""
+    cert = certify_boxes(collector, s.n, eps, s.sigma, s.alpha, s.correction,
                          transform=s.transform)
-    if s.nms_iou is not None:
-        cert = suppress_duplicates(cert, s.nms_iou)
-    return cert, clean
+    return suppress_duplicates(cert, s.nms_iou) if s.nms_iou is not None else cert
+
+
+def sweep_record(cert: DetectionCertificate) -> dict:
+    """One ``eps_sweep`` entry of a record: the :data:`SWEEP_RECORD_KEYS` of the record of
+    ``cert``."""
+    record = cert.to_record()
+    return {key: record[key] for key in SWEEP_RECORD_KEYS}
 
 
 def frame_record(session, frame: Frame, packed: dict) -> dict:
@@ -68,13 +108,25 @@ def metric_sample(packed: dict, record: dict, clean: np.ndarray) -> dict:
     gt = data.gt_instances
     sample = {"gt_boxes": _numpy(gt.bboxes), "gt_labels": _numpy(gt.labels), "clean": clean,
               "smoothed": record["boxes"], "may_appear": record.get("may_appear", []),
-              "record": record}
+              "eps_sweep": record.get("eps_sweep", []), "record": record}
     # mmdet's PackDetInputs moves crowd / ignored boxes out of gt_instances.
     ignored = data.get("ignored_instances")
     if ignored is not None and "bboxes" in ignored:
         sample["ignored_boxes"] = _numpy(ignored.bboxes)
         sample["ignored_labels"] = _numpy(ignored.labels)
     return sample
+
+
+def ground_truth_record(sample: dict) -> dict:
+    """The frame's annotations as the metric scores them (:func:`metric_sample`), in the
+    original image's pixels: boxes [x1, y1, x2, y2], their labels, and ignored (crowd)
+    regions."""
+    def boxes(values) -> list[list[float]]:
+        return [[float(v) for v in box] for box in np.asarray(values, float).reshape(-1, 4)]
+
+    return {"boxes": boxes(sample["gt_boxes"]),
+            "labels": [int(v) for v in np.asarray(sample["gt_labels"]).reshape(-1)],
+            "ignored_boxes": boxes(sample.get("ignored_boxes", []))}
 
 
 def _numpy(values) -> np.ndarray:
@@ -86,16 +138,18 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     """The detection pipeline function: one frame in, its record out."""
     s = session.settings
     start = time.perf_counter()
-    cert, clean = certify_frame(session.loaded.model, packed, s, generator,
-                                session.options.amp, num_classes=len(session.classes))
-    record = {**frame_record(session, frame, packed), **cert.to_record()}
+    cert, clean, sweep = certify_frame(session.loaded.model, packed, s, generator,
+                                       session.options.amp, num_classes=len(session.classes))
+    record = {**frame_record(session, frame, packed), **cert.to_record(),
+              "eps_sweep": [sweep_record(c) for c in sweep]}
     record["guarantee_text"] = provenance.detection_guarantee(s.correction, s.alpha, s.eps,
                                                               s.transform)
-    record["provenance"] = session.record_provenance
-    record["time_s"] = round(time.perf_counter() - start, 3)
     sample = None
     if session.frames.annotated:
         sample = metric_sample(packed, record, clean)
+        record["ground_truth"] = ground_truth_record(sample)
+    record["provenance"] = session.record_provenance
+    record["time_s"] = round(time.perf_counter() - start, 3)
     return FrameResult(record, sample, clean[clean[:, 4] >= s.score_thr])
 
 

@@ -137,6 +137,7 @@ def _summary(session: Session, records: list[dict], metrics: dict) -> dict:
                        "config_sha256": session.manifest.get("config_sha256"),
                        "checkpoint_sha256": session.manifest.get("checkpoint_sha256")},
         **metrics,
+        **session.task.summarize(records),
     }
     meta = getattr(session.frames.dataset, "metainfo", {}) or {}
     palette = meta.get("palette") or session.loaded.dataset_meta.get("palette")

@@ -42,6 +42,35 @@ _BOX = {
         "score": {"type": "number"},
     },
 }
+_RATE_OR_NULL = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_BOXES = {"type": "array",
+          "items": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}
+# The same samples certified at another ε (each ε at level α on its own).
+_EPS_SWEEP_ENTRY = {
+    "type": "object",
+    "required": ["eps", "alpha_per_bound", "certified_range", "observed_slots", "boxes",
+                 "may_appear"],
+    "properties": {"eps": {"type": "number", "minimum": 0},
+                   "alpha_per_bound": {"type": "number", "minimum": 0, "maximum": 1},
+                   "certified_range": _RANGE,
+                   "observed_slots": {"type": ["integer", "null"], "minimum": 0},
+                   "boxes": {"type": "array", "items": _BOX},
+                   "may_appear": {"type": "array"}},
+}
+_GROUND_TRUTH = {
+    "type": "object",
+    "required": ["boxes", "labels", "ignored_boxes"],
+    "properties": {"boxes": _BOXES,
+                   "labels": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                   "ignored_boxes": _BOXES},
+}
+_TAU_SWEEP_ENTRY = {
+    "type": "object",
+    "required": ["tau", "certified_fraction", "certified_range"],
+    "properties": {"tau": {"type": "number", "minimum": 0.5, "maximum": 1},
+                   "certified_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+                   "certified_range": _RANGE, "certified_acc": _RATE_OR_NULL},
+}
 _COMMON = {
     "schema_version": {"const": SCHEMA_VERSION},
     "image_id": {"type": "string"},
@@ -76,7 +105,9 @@ DETECTION_RECORD_SCHEMA: dict = {
                    "correction": {"enum": ["box", "image", "none"]},
                    "bin": {"type": ["string", "null"]}, "sort": {"type": ["string", "null"]},
                    "boxes": {"type": "array", "items": _BOX},
-                   "may_appear": {"type": "array"}},
+                   "may_appear": {"type": "array"},
+                   "eps_sweep": {"type": "array", "items": _EPS_SWEEP_ENTRY},
+                   "ground_truth": _GROUND_TRUTH},
 }
 SEGMENTATION_RECORD_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -93,7 +124,11 @@ SEGMENTATION_RECORD_SCHEMA: dict = {
                    "width": {"type": "integer", "minimum": 1},
                    "abstain_rate": {"type": "number", "minimum": 0, "maximum": 1},
                    "mask_path": {"type": "string"},
-                   "certified_acc": _NUMBER_OR_NULL, "clean_acc": _NUMBER_OR_NULL},
+                   "tau_sweep": {"type": "array", "items": _TAU_SWEEP_ENTRY},
+                   "certified_acc": _NUMBER_OR_NULL, "clean_acc": _NUMBER_OR_NULL,
+                   "certified_wrong_rate": _RATE_OR_NULL,
+                   "valid_pixels": {"type": "integer", "minimum": 0},
+                   "gt_mask_path": {"type": "string"}},
 }
 RECORD_SCHEMA: dict = {"anyOf": [DETECTION_RECORD_SCHEMA, SEGMENTATION_RECORD_SCHEMA]}
 SUMMARY_SCHEMA: dict = {
@@ -112,6 +147,26 @@ SUMMARY_SCHEMA: dict = {
         "guarantee": {"enum": ["per_box", "per_image", "per_bound", "per_frame"]},
         "guarantee_text": {"type": "string"},
         "seconds_per_frame": _NUMBER_OR_NULL,
+        "eps_sweep": {"type": "array", "items": {
+            "type": "object",
+            "required": ["eps", "certified_ap50", "certified_ap50_per_class",
+                         "chiang_certified_ap50", "certified_recall",
+                         "certified_failure_bound", "may_vanish_rate"],
+            "properties": {"eps": {"type": "number", "minimum": 0},
+                           "certified_ap50": _RATE_OR_NULL,
+                           "certified_ap50_per_class": {"type": "object"},
+                           "chiang_certified_ap50": _RATE_OR_NULL,
+                           "certified_recall": _RATE_OR_NULL,
+                           "certified_failure_bound": _RATE_OR_NULL,
+                           "may_vanish_rate": _RATE_OR_NULL}}},
+        "tau_sweep": {"type": "array", "items": {
+            "type": "object",
+            "required": ["tau", "certified_range", "certified_fraction", "certified_acc"],
+            "properties": {"tau": {"type": "number", "minimum": 0.5, "maximum": 1},
+                           "certified_range": _RANGE,
+                           "certified_fraction": {"type": "number", "minimum": 0,
+                                                  "maximum": 1},
+                           "certified_acc": _RATE_OR_NULL}}},
         "provenance": {"type": "object", "required": ["device", "torch", "versions",
                                                       "config_sha256", "checkpoint_sha256"]},
     },

@@ -6,15 +6,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from adcert import ABSTAIN_PIXEL
 from adcert.certify.segmentation import (
     ClassCounter,
     HitCounter,
     SegmentationCertificate,
-    certified_fraction_by_tau,
+    certified_masks_by_tau,
     certify_segmentation,
 )
 from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
@@ -25,9 +28,22 @@ from adcert.pipeline.frames import Frame
 from adcert.pipeline.settings import SegSettings
 from adcert.pipeline.task import FrameResult, Task
 
-# τ' values whose certified fraction every record reports (the curve behind the plots).
+# τ' values whose certified fraction (and, with ground truth, certified accuracy) every
+# record reports: the curve behind the plots.
 SWEEP_TAUS = (0.55, 0.65, 0.75, 0.85, 0.95, 0.99)
 MASK_DIR = "masks"
+IGNORE_INDEX = 255  # ground-truth pixels that score nothing (mmseg's ignore index)
+
+
+class SegFrame(NamedTuple):
+    """What :func:`certify_frame` returns: the certificate at the run's τ, the base model's
+    clean map, the selected class ĉ per pixel, and (τ', certified mask) per
+    :data:`SWEEP_TAUS` value."""
+
+    certificate: SegmentationCertificate
+    clean: np.ndarray
+    target: np.ndarray
+    sweep_masks: tuple[tuple[float, np.ndarray], ...]
 
 
 def certify_frame(
@@ -37,14 +53,15 @@ def certify_frame(
     settings: SegSettings,
     generator,
     amp: bool = False,
-) -> tuple[SegmentationCertificate, np.ndarray]:
+) -> SegFrame:
     """Certified label map of the smoothed segmenter and the base model's clean map.
 
     n0 selection copies pick ĉ per pixel, n fresh copies count it; label maps are
     streamed into counters, never all held. Guarantee as :func:`certify_segmentation`:
     with probability ≥ 1 − alpha every certified pixel keeps its class for all
     ‖δ‖₂ ≤ σΦ⁻¹(τ) over the resized frame in [0, 1] units — or, for a camera-effect
-    ``transform``, for every parameter in the certificate's ``certified_range``.
+    ``transform``, for every parameter in the certificate's ``certified_range``. Each
+    mask of the τ' sweep holds at level alpha on its own, not jointly with the others.
     """
     s = settings
     noise = make_perturbation(s.transform, s.sigma)
@@ -57,8 +74,9 @@ def certify_frame(
         hits.update(np.stack([label_map(r) for r in batch]))
     cert = certify_segmentation(hits.target, hits.hits, s.n, s.sigma, s.tau, s.alpha,
                                 s.correction, n0=s.n0, transform=s.transform)
-    sweep = certified_fraction_by_tau(hits.hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
-    return dataclasses.replace(cert, tau_sweep=sweep), clean
+    masks = certified_masks_by_tau(hits.hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
+    sweep = tuple((tau, float(np.mean(mask))) for tau, mask in masks)
+    return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, hits.target, masks)
 
 
 def mask_name(image_id: str, kind: str) -> str:
@@ -81,16 +99,56 @@ def write_mask(run_dir: str, relative: str, labels: np.ndarray) -> None:
 
 
 def _accuracy(pred: np.ndarray, gt: np.ndarray) -> float | None:
-    valid = gt != 255
+    valid = gt != IGNORE_INDEX
     return float(np.mean((pred == gt)[valid])) if valid.any() else None
+
+
+def certified_acc_by_tau(target: np.ndarray, masks: Sequence[tuple[float, np.ndarray]],
+                         gt: np.ndarray) -> list[float | None]:
+    """Per (τ', mask) of ``masks``: the fraction of valid ground-truth pixels (gt ≠ 255)
+    certified at τ' with the selected class ``target`` equal to gt — certified accuracy at
+    radius σΦ⁻¹(τ'), each τ' at level α on its own. None when no pixel is valid."""
+    valid = gt != IGNORE_INDEX
+    if not valid.any():
+        return [None] * len(masks)
+    right = valid & (target == gt)
+    return [float(np.count_nonzero(mask & right) / np.count_nonzero(valid))
+            for _, mask in masks]
+
+
+def certified_wrong_rate(labels: np.ndarray, gt: np.ndarray) -> float | None:
+    """Fraction of valid ground-truth pixels certified (``labels`` ≠ 255) with a class
+    other than gt: where the certificate vouches for a wrong class. None when no pixel is
+    valid."""
+    valid = gt != IGNORE_INDEX
+    if not valid.any():
+        return None
+    wrong = valid & (labels != ABSTAIN_PIXEL) & (labels != gt)
+    return float(np.count_nonzero(wrong) / np.count_nonzero(valid))
+
+
+def _ground_truth_fields(session, frame: Frame, record: dict, found: SegFrame,
+                         gt: np.ndarray) -> None:
+    """Add what the frame's ground truth shows to ``record``, and write it as a mask."""
+    cert = found.certificate
+    record["valid_pixels"] = int(np.count_nonzero(gt != IGNORE_INDEX))
+    record["certified_acc"] = _accuracy(cert.labels, gt)
+    record["clean_acc"] = _accuracy(found.clean, gt)
+    record["certified_wrong_rate"] = certified_wrong_rate(cert.labels, gt)
+    accuracies = certified_acc_by_tau(found.target, found.sweep_masks, gt)
+    for entry, accuracy in zip(record.get("tau_sweep", []), accuracies, strict=True):
+        entry["certified_acc"] = accuracy
+    record["gt_mask_path"] = mask_name(frame.image_id, "gt")
+    write_mask(session.run_dir, record["gt_mask_path"], gt)
 
 
 def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResult:
     """The segmentation pipeline function: one frame in, its record (and mask) out."""
     s = session.settings
     start = time.perf_counter()
-    cert, clean = certify_frame(session.loaded.model, packed, len(session.classes), s,
-                                generator, session.options.amp)
+    found = certify_frame(session.loaded.model, packed, len(session.classes), s, generator,
+                          session.options.amp)
+    cert, clean = found.certificate, found.clean
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "guarantee": "per_frame",
               "guarantee_text": provenance.segmentation_guarantee(s.correction, s.alpha,
@@ -105,12 +163,40 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     sample_data = packed["data_samples"]
     if session.frames.annotated and "gt_sem_seg" in sample_data:
         gt = sample_data.gt_sem_seg.data[0].numpy()
-        record["certified_acc"] = _accuracy(cert.labels, gt)
-        record["clean_acc"] = _accuracy(clean, gt)
+        _ground_truth_fields(session, frame, record, found, gt)
         sample = {"gt": gt, "certified": cert.labels, "clean": clean}
     record["provenance"] = session.record_provenance
     record["time_s"] = round(time.perf_counter() - start, 3)
     return FrameResult(record, sample, shown)
+
+
+def tau_sweep_summary(records: list[dict]) -> list[dict]:
+    """Per τ' every record's ``tau_sweep`` has: its certified range, the certified
+    fraction weighted by the frames' pixels, and the certified accuracy weighted by their
+    valid ground-truth pixels (None without any). Sorted by τ'; each τ' at level α per
+    frame on its own, not jointly over τ'."""
+    by_tau: dict[float, list[tuple[dict, dict]]] = {}
+    for record in records:
+        for entry in record.get("tau_sweep", []):
+            by_tau.setdefault(entry["tau"], []).append((record, entry))
+    out = []
+    for tau in sorted(t for t, found in by_tau.items() if len(found) == len(records)):
+        found = by_tau[tau]
+        pixels = sum(r["height"] * r["width"] for r, _ in found)
+        fraction = sum(e["certified_fraction"] * r["height"] * r["width"]
+                       for r, e in found) / pixels
+        scored = [(e["certified_acc"], r["valid_pixels"]) for r, e in found
+                  if e.get("certified_acc") is not None and r.get("valid_pixels")]
+        valid = sum(v for _, v in scored)
+        out.append({"tau": tau, "certified_range": found[0][1]["certified_range"],
+                    "certified_fraction": fraction,
+                    "certified_acc": sum(a * v for a, v in scored) / valid if valid else None})
+    return out
+
+
+def _summarize(records: list[dict]) -> dict:
+    sweep = tau_sweep_summary(records)
+    return {"tau_sweep": sweep} if sweep else {}
 
 
 def _make_metric(classes: list[str]):
@@ -151,6 +237,6 @@ def _title(s: SegSettings) -> str:
 TASK = Task(
     name="segmentation", framework="mmseg", settings_type=SegSettings,
     certify=certify_record, make_metric=_make_metric, check_model=check_model, title=_title,
-    preflight=preflight,
+    preflight=preflight, summarize=_summarize,
     headline=("clean_acc", "certified_acc", "certified_miou", "on_certified_acc",
               "abstain_rate", "seconds_per_frame"))

@@ -37,3 +37,5 @@ class Task:
     # (settings, first packed frame, class count) -> a warning when the settings cannot
     # certify anything
     preflight: Callable[[Any, dict, int], str | None] = lambda settings, packed, classes: None
+    # (records in frame order) -> summary fields computed from the records alone
+    summarize: Callable[[list[dict]], dict] = lambda records: {}

@@ -291,3 +291,18 @@ def test_certified_fraction_by_tau_falls_with_tau_and_matches_the_certificate():
     fractions = [f for _, f in sweep]
     assert fractions == sorted(fractions, reverse=True) and fractions[0] > fractions[2]
     assert fractions[1] == pytest.approx(1 - cert.abstain_rate)
+
+
+def test_certified_masks_by_tau_agree_with_the_fractions_and_the_certificate():
+    from adcert.certify.segmentation import certified_fraction_by_tau, certified_masks_by_tau
+
+    rng = np.random.default_rng(5)
+    x0 = rng.normal(0, 2 * SIGMA, size=(16, 16))
+    target, hits, cert = run_segcertify(x0, n0=30, n=300, alpha=0.01, rng=rng)
+    taus = (0.55, TAU, 0.95)
+    masks = certified_masks_by_tau(hits, 300, taus, 0.01)
+    fractions = certified_fraction_by_tau(hits, 300, taus, 0.01)
+    assert [t for t, _ in masks] == list(taus)
+    assert [(t, float(np.mean(m))) for t, m in masks] == list(fractions)
+    assert np.array_equal(masks[1][1], ~cert.abstain_mask)  # the run's own τ
+    assert np.all(masks[2][1] <= masks[1][1]) and np.all(masks[1][1] <= masks[0][1])

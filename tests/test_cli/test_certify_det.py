@@ -50,9 +50,23 @@ def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
         for box in r["boxes"]:
             assert {"bbox", "lower", "upper", "label", "label_certified", "may_vanish",
                     "score"} <= box.keys()
+        # The same samples certified at σ·(0.1 … 1.44) and the run's ε (σ = 0.25).
+        assert [e["eps"] for e in r["eps_sweep"]] == [0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.36]
+        at_run = next(e for e in r["eps_sweep"] if e["eps"] == 0.1)
+        assert {k: at_run[k] for k in at_run} == {k: r[k] for k in at_run}
+        # Annotated frames carry their ground truth, as the metric scored it.
+        truth = r["ground_truth"]
+        assert len(truth["boxes"]) == len(truth["labels"]) > 0
+        assert all(0 <= x1 < x2 <= 128 and 0 <= y1 < y2 <= 64
+                   for x1, y1, x2, y2 in truth["boxes"])
     summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
     assert {"clean_ap50", "smoothed_ap50", "certified_ap50"} <= summary.keys()
     assert summary["settings"]["eps"] == 0.1 and summary["guarantee"] == "per_box"
+    assert [e["eps"] for e in summary["eps_sweep"]] == [0.025, 0.05, 0.1, 0.15, 0.2, 0.25,
+                                                        0.36]
+    at_run = next(e for e in summary["eps_sweep"] if e["eps"] == 0.1)
+    assert {k: summary[k] for k in at_run if k != "eps"} == {
+        k: v for k, v in at_run.items() if k != "eps"}
     assert validate(summary, SUMMARY_SCHEMA) == []
     text = open(results).read()
     assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, never NaN

@@ -1,6 +1,7 @@
 import json
 import os
 
+import cv2
 import pytest
 
 pytest.importorskip("mmseg")
@@ -48,8 +49,28 @@ def test_writes_records_masks_and_summary(tiny_run, capsys):
         assert 0.0 <= r["abstain_rate"] <= 1.0
         assert validate(r, SEGMENTATION_RECORD_SCHEMA) == []
         assert "for the whole frame" in r["guarantee_text"]
+        # Ground truth: its mask beside the certified one, and what it shows.
+        assert r["gt_mask_path"] == f"masks/{r['image_id']}.gt.png"
+        gt = cv2.imread(os.path.join(os.path.dirname(results), r["gt_mask_path"]),
+                        cv2.IMREAD_UNCHANGED)
+        assert gt.shape == (r["height"], r["width"])
+        assert r["valid_pixels"] == int((gt != 255).sum()) > 0
+        assert 0.0 <= r["certified_wrong_rate"] <= 1.0
+        accuracies = [e["certified_acc"] for e in r["tau_sweep"]]
+        assert accuracies == sorted(accuracies, reverse=True)
     summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
     assert summary["frames"] == 2 and summary["settings"]["n"] == 4
+    assert [e["tau"] for e in summary["tau_sweep"]] == [e["tau"] for e in records[0]["tau_sweep"]]
+    for i, entry in enumerate(summary["tau_sweep"]):
+        assert entry["certified_range"] == records[0]["tau_sweep"][i]["certified_range"]
+        pixels = [r["height"] * r["width"] for r in records]
+        assert entry["certified_fraction"] == pytest.approx(sum(
+            r["tau_sweep"][i]["certified_fraction"] * p for r, p in zip(records, pixels,
+                                                                          strict=True))
+            / sum(pixels))
+        assert entry["certified_acc"] == pytest.approx(sum(
+            r["tau_sweep"][i]["certified_acc"] * r["valid_pixels"] for r in records)
+            / sum(r["valid_pixels"] for r in records))
     assert "abstain_rate" in summary and "clean_miou" in summary
     assert validate(summary, SUMMARY_SCHEMA) == []
 
@@ -129,6 +150,9 @@ def test_image_folder_input(tiny_run, tmp_path, capsys):
     results = out.split("results: ")[1].split()[0]
     records = [json.loads(line) for line in open(results)]
     assert len(records) == 2 and all("certified_acc" not in r for r in records)
+    assert not any("gt_mask_path" in r or "certified_acc" in r["tau_sweep"][0] for r in records)
+    summary = json.load(open(os.path.join(os.path.dirname(results), "summary.json")))
+    assert all(e["certified_acc"] is None for e in summary["tau_sweep"])
     assert all(os.path.isfile(os.path.join(os.path.dirname(results), r["mask_path"]))
                for r in records)
 

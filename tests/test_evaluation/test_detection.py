@@ -143,3 +143,47 @@ def test_average_precision_edge_cases():
     assert average_precision([(0.9, True), (0.8, True)], 2) == pytest.approx(1.0)
     # A tie between a true and a false positive ranks the false one first.
     assert average_precision([(0.9, True), (0.9, False)], 1) == pytest.approx(0.5)
+
+
+def with_eps_sweep(frames, widths: dict[float, float], run_eps: float):
+    """Samples whose headline certificate is the one at ``run_eps`` and whose
+    ``eps_sweep`` holds one certificate per ε, bounds widened by ``widths[ε]``."""
+    samples = as_samples(frames, widen=widths[run_eps])
+    for sample, frame in zip(samples, frames, strict=True):
+        sweep = []
+        for eps, widen in sorted(widths.items()):
+            boxes = as_samples([frame], widen=widen)[0]["smoothed"]
+            sweep.append({"eps": eps, "alpha_per_bound": 1e-4, "observed_slots": len(boxes),
+                          "certified_range": {"text": f"ℓ2 ≤ {eps}"}, "boxes": boxes,
+                          "may_appear": []})
+        sample["record"] = {"possible_bins": 2, "alpha_per_bound": 1e-4,
+                            "observed_slots": len(sample["smoothed"]),
+                            "boxes": sample["smoothed"], "may_appear": []}
+        sample["eps_sweep"] = sweep
+    return samples
+
+
+def test_eps_sweep_at_the_run_eps_is_the_headline_and_falls_with_eps():
+    frames = random_frames(4)
+    metric = CertifiedDetMetric(classes=["a", "b"])
+    metric.process(None, with_eps_sweep(frames, {0.05: 0.0, 0.1: 2.0, 0.2: 8.0}, 0.1))
+    m = metric.compute_metrics(metric.results)
+    json.dumps(m, allow_nan=False)
+    assert [entry["eps"] for entry in m["eps_sweep"]] == [0.05, 0.1, 0.2]
+    at_run = m["eps_sweep"][1]
+    assert set(at_run) == {"eps", "certified_ap50", "certified_ap50_per_class",
+                           "chiang_certified_ap50", "certified_recall",
+                           "certified_failure_bound", "may_vanish_rate"}
+    assert {key: m[key] for key in at_run if key != "eps"} == {
+        key: value for key, value in at_run.items() if key != "eps"}
+    assert at_run["certified_failure_bound"] > 0
+    aps = [entry["certified_ap50"] for entry in m["eps_sweep"]]
+    assert aps == sorted(aps, reverse=True) and aps[0] > aps[1] > aps[2]
+    # Exact bounds lose nothing on these frames: the smoothed AP (up to summation order).
+    assert aps[0] == pytest.approx(m["smoothed_ap50"], abs=1e-12)
+
+
+def test_no_eps_sweep_without_sweep_entries():
+    metric = CertifiedDetMetric(classes=["a", "b"])
+    metric.process(None, as_samples(random_frames(5)))
+    assert "eps_sweep" not in metric.compute_metrics(metric.results)

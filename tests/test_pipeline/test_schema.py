@@ -50,3 +50,16 @@ def test_schemas_print_as_json():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert set(json.loads(done.stdout)) == {"record", "summary"}
+
+
+def test_the_eps_sweep_and_ground_truth_are_checked():
+    entry = {"eps": 0.05, "alpha_per_bound": 1e-4, "certified_range": {"text": "ℓ2 < 0.05"},
+             "observed_slots": 1, "boxes": [BOX], "may_appear": []}
+    truth = {"boxes": [[1.0, 2.0, 3.0, 4.0]], "labels": [0], "ignored_boxes": []}
+    record = {**RECORD, "eps_sweep": [entry], "ground_truth": truth}
+    assert validate(record, DETECTION_RECORD_SCHEMA) == []
+    broken = {**record, "eps_sweep": [{**entry, "eps": None}],
+              "ground_truth": {**truth, "boxes": [[1.0, 2.0, 3.0]]}}
+    errors = validate(broken, DETECTION_RECORD_SCHEMA)
+    assert any(e.startswith("$.eps_sweep[0].eps") for e in errors)
+    assert "$.ground_truth.boxes[0]: 3 items out of range" in errors
