@@ -6,7 +6,11 @@ Steps (each one the tool a user would run by hand, so the demo shows the real co
 2. ``tools/certify_det.py``: RTMDet on MobileNetV2, median smoothing, on the first val frames;
 3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
 4. both tools on the sequence, then ``tools/visualize.py --video`` on each run (class
-   names and colours from the run's summary).
+   names and colours from the run's summary);
+5. camera effects on the first frames: the segmenter smoothed over brightness, the
+   detector over gamma;
+6. ``tools/report.py``: the safety case of the val-frame runs against
+   ``configs/report/demo.py`` (``report.json`` + ``report.html``).
 Certificates are about the smoothed models, never the base models' raw outputs.
 """
 
@@ -24,6 +28,7 @@ SEG_CONFIG = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
 CHECKPOINTS = os.path.join(REPO, "data", "demo", "checkpoints")
 DET_CHECKPOINT = os.path.join(CHECKPOINTS, "rtmdet_mnv2_demo.pth")
 SEG_CHECKPOINT = os.path.join(CHECKPOINTS, "fpn_mnv2_demo.pth")
+REQUIREMENTS = os.path.join(REPO, "configs", "report", "demo.py")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class DemoSettings:
     frames: int = 8  # val frames certified per task
     sequence: int = 16  # frames of the video sequence
     seed: int | None = None  # run seed; OS entropy when None
+    effect_frames: int = 2  # val frames certified against each camera effect
 
 
 def _run(step: str, main: Callable[[list[str]], int], argv: list[str]) -> None:
@@ -55,7 +61,7 @@ def latest_run(work_dir: str) -> str:
 
 def run_demo(s: DemoSettings) -> None:
     """Run every step; raises on the first failing one (its own error already printed)."""
-    from adcert.cli import certify_det, certify_seg, visualize
+    from adcert.cli import certify_det, certify_seg, report, visualize
     from adcert.datasets import demo_data
 
     for path in (DET_CHECKPOINT, SEG_CHECKPOINT):
@@ -91,6 +97,22 @@ def run_demo(s: DemoSettings) -> None:
         _run(f"render the {task} sequence video", visualize.cli,
              [results, "--out-dir", os.path.join(video_dir, f"{task}_frames"),
               "--video", os.path.join(video_dir, f"{task}_sequence.mp4"), "--fps", "8"])
+    effects = os.path.join(s.work_dir, "effects")
+    data = ["--cfg-options", f"test_dataloader.dataset.data_root={root}"]
+    frames = ["--max-images", str(min(s.effect_frames, s.frames))]
+    _run("certify the segmenter against brightness changes", certify_seg.cli,
+         [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(effects, "seg_brightness"),
+          "--transform", "brightness", "--sigma", "0.2", *frames, *seed, *data])
+    _run("certify the detector against gamma changes", certify_det.cli,
+         [DET_CONFIG, DET_CHECKPOINT, "--work-dir", os.path.join(effects, "det_gamma"),
+          "--transform", "gamma", "--sigma", "0.85", "--eps", "0.1", *frames, *seed, *data])
+    report_dir = os.path.join(s.work_dir, "report")
+    _run("write the safety-case report", report.cli,
+         [latest_run(det_dir), latest_run(seg_dir),
+          latest_run(os.path.join(effects, "seg_brightness")),
+          latest_run(os.path.join(effects, "det_gamma")),
+          "--requirements", REQUIREMENTS, "--out", report_dir])
     print(f"\ndemo outputs under {s.work_dir}/: det/ and seg/ (results.jsonl, summary.json, "
           f"show/ drawings), video/det_sequence.mp4 (certified objects per frame) and "
-          f"video/seg_sequence.mp4")
+          f"video/seg_sequence.mp4, effects/ (camera-effect runs)\n"
+          f"safety-case report: {os.path.join(report_dir, 'report.html')}")

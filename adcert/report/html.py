@@ -137,21 +137,32 @@ def _threat(report: dict) -> str:
             f"<ul>{items}</ul><h3>Assumptions</h3><ul>{assumptions}</ul>")
 
 
+def _by_transform(curves: Sequence[dict]) -> dict[str, list[dict]]:
+    """Curves grouped by transform: ε and radii mean different things for each."""
+    groups: dict[str, list[dict]] = {}
+    for curve in curves:
+        groups.setdefault(curve["transform"], []).append(curve)
+    return groups
+
+
 def _plots(figures: dict) -> str:
     panels = []
-    if figures["detection_eps"]:
-        panels.append((plots.plot_ap_vs_eps(figures["detection_eps"]),
-                       "Certified AP@50 against ε, each ε its own certificate from the same "
-                       "samples; Chiang et al.'s reading for comparison only (not a bound)."))
+    for transform, curves in _by_transform(figures["detection_eps"]).items():
+        panels.append((plots.plot_ap_vs_eps(curves, transform),
+                       f"Detection ({transform}): certified AP@50 against ε, each ε its own "
+                       "certificate from the same samples; Chiang et al.'s reading for "
+                       "comparison only (not a bound)."))
+    for transform, curves in _by_transform(figures["segmentation_tau"]).items():
+        panels.append((plots.plot_accuracy_vs_radius(curves),
+                       f"Segmentation ({transform}): certified pixel accuracy (certified and "
+                       "correct) and certified fraction against the size of the certified "
+                       "range, one point per τ'."))
     if figures["segmentation_tau"]:
-        panels.append((plots.plot_accuracy_vs_radius(figures["segmentation_tau"]),
-                       "Certified pixel accuracy (certified and correct) and certified "
-                       "fraction against the certified radius σΦ⁻¹(τ'), one point per τ'."))
         panels.append((plots.plot_abstain_vs_tau(figures["segmentation_tau"]),
                        "Abstain rate of the smoothed segmenter against τ'."))
     if figures["camera_effects"]:
         panels.append((plots.plot_camera_ranges(figures["camera_effects"]),
-                       "Parameter ranges certified against camera effects."))
+                       "Parameter ranges certified against camera effects (grey: no change)."))
     if figures["readings"]:
         panels.append((plots.plot_readings(figures["readings"]),
                        "Base model on clean frames, smoothed model without attack, and the "

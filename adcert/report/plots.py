@@ -86,8 +86,16 @@ def _xy(points: Sequence[dict], x: str, y: str) -> tuple[list, list]:
     return [a for a, _ in pairs], [b for _, b in pairs]
 
 
-def plot_ap_vs_eps(curves: Sequence[dict]) -> bytes:
-    """Certified AP@50 (a bound) and Chiang et al.'s reading (not a bound) against ε."""
+EPS_AXIS = {"gaussian": "ε: ℓ2 norm over the resized input in [0, 1]",
+            "brightness": "ε: brightness offset |b| on [0, 1]",
+            "contrast": "ε: contrast factors in [e^−ε, e^ε]",
+            "gamma": "ε: gamma exponents in [e^−ε, e^ε]",
+            "brightness_contrast": "ε: brightness∘contrast attack size"}
+
+
+def plot_ap_vs_eps(curves: Sequence[dict], transform: str = "gaussian") -> bytes:
+    """Certified AP@50 (a bound) and Chiang et al.'s reading (not a bound) against ε, for
+    runs of one ``transform``."""
     plt, fig, ax = _figure()
     for curve in curves:
         x, y = _xy(curve["points"], "eps", "certified_ap50")
@@ -95,8 +103,8 @@ def plot_ap_vs_eps(curves: Sequence[dict]) -> bytes:
         x, y = _xy(curve["points"], "eps", "chiang_certified_ap50")
         ax.plot(x, y, marker="x", linestyle="--", color=line.get_color(),
                 label=f"{curve['run']} Chiang's reading (not a bound)")
-    ax.set(xlabel="ε (attack size; ℓ2 over the resized input for gaussian)",
-           ylabel="AP@50", ylim=(0, 1.02), title="detection: certified AP@50 vs ε")
+    ax.set(xlabel=EPS_AXIS.get(transform, "ε"), ylabel="AP@50", ylim=(0, 1.02),
+           title=f"detection ({transform}): certified AP@50 vs ε")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(plt, fig)
@@ -134,22 +142,29 @@ def plot_abstain_vs_tau(curves: Sequence[dict]) -> bytes:
 
 
 def plot_camera_ranges(effects: Sequence[dict]) -> bytes:
-    """Certified parameter ranges of the camera-effect runs, one bar per run."""
-    plt, fig, ax = _figure(5.6, 0.9 + 0.5 * len(effects))
-    neutral = {"brightness": 0.0, "contrast": 1.0, "gamma": 1.0}
-    for i, e in enumerate(effects):
+    """Certified parameter ranges of the camera-effect runs: one row per run, each on its
+    own axis around the neutral value (offset 0, factor or exponent 1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(effects), 1, figsize=(5.6, 0.4 + 1.1 * len(effects)),
+                             squeeze=False)
+    neutral = {"brightness": 0.0, "contrast": 1.0, "gamma": 1.0, "brightness_contrast": 0.0}
+    for ax, e in zip(axes[:, 0], effects, strict=True):
         low, high = e.get("low"), e.get("high")
-        if e["transform"] == "brightness_contrast":
+        if e["transform"] == "brightness_contrast":  # the ellipse's brightness semi-axis
             low, high = -(e.get("b_radius") or 0.0), e.get("b_radius") or 0.0
-        if low is None or high is None:
-            continue
-        ax.barh(i, high - low, left=low, height=0.5)
-        ax.axvline(neutral.get(e["transform"], 0.0), color="grey", linewidth=0.6)
-        ax.text(high, i, f"  {e.get('text') or ''}", va="center", fontsize=7)
-    ax.set_yticks(range(len(effects)),
-                  [f"{e['run']} {e['task']}: {e['transform']}" for e in effects], fontsize=8)
-    ax.set(xlabel="certified parameter range (brightness offset on [0, 1]; contrast factor; "
-                  "gamma exponent)", title="camera effects: certified ranges")
+        centre = neutral.get(e["transform"], 0.0)
+        if low is not None and high is not None:
+            ax.barh(0, high - low, left=low, height=0.5, color="tab:green")
+            span = max(high - centre, centre - low, 1e-3)
+            ax.set_xlim(centre - 1.6 * span, centre + 1.6 * span)
+        ax.axvline(centre, color="grey", linewidth=0.8)
+        ax.set_yticks([])
+        ax.set_title(f"{e['run']} {e['task']}: {e.get('text') or e['transform']}", fontsize=8)
+        ax.tick_params(labelsize=7)
     return _png(plt, fig)
 
 

@@ -55,3 +55,9 @@ def test_load_checks_file_and_duplicates(tmp_path):
         load_requirements(str(empty))
     spec = load_requirements(requirements_file(str(tmp_path / "ok.py"), [GOOD], "My case"))
     assert spec.title == "My case" and len(spec.requirements) == 1
+
+
+def test_demo_requirements_load():
+    spec = load_requirements("configs/report/demo.py")
+    assert {r.task for r in spec.requirements} == {"detection", "segmentation"}
+    assert {r.transform for r in spec.requirements} >= {"gaussian", "brightness", "gamma"}
