@@ -71,6 +71,10 @@ LIMITATIONS = [
     "random noise, per box (detection) or per frame (segmentation). A figure over a data "
     "set needs all of them at once; its joint failure probability is bounded by the union "
     "bound shown with each figure, which can be vacuous (1) for many frames at a loose α.",
+    "Per box vs per frame: a detection run with correction 'box' guarantees each box's "
+    "bounds with probability ≥ 1 − α on its own, not all boxes of a frame at once (that "
+    "takes --correction image, α per frame); a segmentation certificate covers all "
+    "certified pixels of a frame at once (Holm).",
     "Each ε of the detection sweep and each τ' of the segmentation sweep is its own "
     "certificate at α from the same samples, not a joint statement over the curve.",
     "Chiang et al.'s reading of certified AP is shown for comparison only: it is not a "

@@ -93,52 +93,48 @@ EPS_AXIS = {"gaussian": "ε: ℓ2 norm over the resized input in [0, 1]",
             "brightness_contrast": "ε: brightness∘contrast attack size"}
 
 
-def plot_ap_vs_eps(curves: Sequence[dict], transform: str = "gaussian") -> bytes:
-    """Certified AP@50 (a bound) and Chiang et al.'s reading (not a bound) against ε, for
-    runs of one ``transform``."""
+def _curves(curves: Sequence[dict], x: str, series: Sequence[tuple[str, str]],
+            labels: dict) -> bytes:
+    """One line per run and series (first solid, the rest dashed in the run's colour),
+    shares in [0, 1] on the y axis; ``labels`` are the axes' texts."""
     plt, fig, ax = _figure()
     for curve in curves:
-        x, y = _xy(curve["points"], "eps", "certified_ap50")
-        line, = ax.plot(x, y, marker="o", label=f"{curve['run']} certified AP@50 (bound)")
-        x, y = _xy(curve["points"], "eps", "chiang_certified_ap50")
-        ax.plot(x, y, marker="x", linestyle="--", color=line.get_color(),
-                label=f"{curve['run']} Chiang's reading (not a bound)")
-    ax.set(xlabel=EPS_AXIS.get(transform, "ε"), ylabel="AP@50", ylim=(0, 1.02),
-           title=f"detection ({transform}): certified AP@50 vs ε")
+        colour = None
+        for i, (key, words) in enumerate(series):
+            xs, ys = _xy(curve["points"], x, key)
+            line, = ax.plot(xs, ys, marker="x" if i else "o", linestyle="--" if i else "-",
+                            color=colour, label=f"{curve['run']} {words}")
+            colour = line.get_color()
+    ax.set(ylim=(0, 1.02), **labels)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(plt, fig)
+
+
+def plot_ap_vs_eps(curves: Sequence[dict], transform: str = "gaussian") -> bytes:
+    """Certified AP@50 (a bound) and Chiang et al.'s reading (not a bound) against ε, for
+    runs of one ``transform``."""
+    return _curves(curves, "eps", [("certified_ap50", "certified AP@50 (bound)"),
+                                   ("chiang_certified_ap50", "Chiang's reading (not a bound)")],
+                   {"xlabel": EPS_AXIS.get(transform, "ε"), "ylabel": "AP@50",
+                    "title": f"detection ({transform}): certified AP@50 vs ε"})
 
 
 def plot_accuracy_vs_radius(curves: Sequence[dict]) -> bytes:
     """Certified pixel accuracy and certified fraction against the certified range."""
-    plt, fig, ax = _figure()
-    for curve in curves:
-        x, y = _xy(curve["points"], "size", "certified_acc")
-        line, = ax.plot(x, y, marker="o", label=f"{curve['run']} certified accuracy")
-        x, y = _xy(curve["points"], "size", "certified_fraction")
-        ax.plot(x, y, marker="x", linestyle="--", color=line.get_color(),
-                label=f"{curve['run']} certified fraction")
     transforms = sorted({c["transform"] for c in curves})
     axis = RANGE_AXIS[transforms[0]][0] if len(transforms) == 1 else "size of certified range"
-    ax.set(xlabel=axis, ylabel="share of pixels", ylim=(0, 1.02),
-           title="segmentation: certified accuracy vs radius")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(plt, fig)
+    return _curves(curves, "size", [("certified_acc", "certified accuracy"),
+                                    ("certified_fraction", "certified fraction")],
+                   {"xlabel": axis, "ylabel": "share of pixels",
+                    "title": "segmentation: certified accuracy vs radius"})
 
 
 def plot_abstain_vs_tau(curves: Sequence[dict]) -> bytes:
     """Abstain rate of the smoothed segmenter against τ'."""
-    plt, fig, ax = _figure()
-    for curve in curves:
-        x, y = _xy(curve["points"], "tau", "abstain_rate")
-        ax.plot(x, y, marker="o", label=curve["run"])
-    ax.set(xlabel="τ (share of noisy copies the class must win)", ylabel="abstain rate",
-           ylim=(0, 1.02), title="segmentation: abstain rate vs τ")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(plt, fig)
+    return _curves(curves, "tau", [("abstain_rate", "")],
+                   {"xlabel": "τ (share of noisy copies the class must win)",
+                    "ylabel": "abstain rate", "title": "segmentation: abstain rate vs τ"})
 
 
 def plot_camera_ranges(effects: Sequence[dict]) -> bytes:

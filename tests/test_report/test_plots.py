@@ -34,3 +34,18 @@ def test_plot_writes_a_png(tmp_path):
     path = plot_certified_fraction(runs, str(tmp_path / "curve.png"))
     image = cv2.imread(path)
     assert image is not None and image.shape[1] > image.shape[0]
+
+
+def test_report_plots_are_png_and_split_by_transform(tmp_path):
+    from adcert.report.html import _plots
+    from adcert.report.plots import plot_ap_vs_eps, plot_camera_ranges
+
+    curve = {"run": "R1", "transform": "gaussian",
+             "points": [{"eps": 0.1, "certified_ap50": 0.3, "chiang_certified_ap50": None}]}
+    assert plot_ap_vs_eps([curve]).startswith(b"\x89PNG")
+    assert plot_camera_ranges([{"run": "R2", "task": "segmentation", "transform": "gamma",
+                                "low": 0.9, "high": 1.1, "text": "gamma"}]).startswith(b"\x89PNG")
+    gamma = {**curve, "run": "R3", "transform": "gamma"}
+    page = _plots({"detection_eps": [curve, gamma], "segmentation_tau": [],
+                   "camera_effects": [], "readings": []})
+    assert page.count("<figure>") == 2  # ε means different things: one plot per transform
