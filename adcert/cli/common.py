@@ -128,18 +128,9 @@ def _copy_results(result, out: str) -> None:
     rundir.write_atomic(out, "".join(lines))
 
 
-def _shown(key: str, value: float) -> str:
-    """Certified figures are lower bounds and print rounded down, failure bounds up."""
-    from adcert.stats._rounding import ceil_text, floor_text
-
-    if key.endswith("failure_bound"):
-        return ceil_text(value, 4)
-    if key.startswith(("certified_", "on_certified_")):
-        return floor_text(value, 4)
-    return f"{value:.4f}"
-
-
 def _print_summary(task, session, result) -> None:
+    from adcert.stats._rounding import figure_text
+
     summary = result.summary
     print(f"\ncertified {summary['frames']} frames ({task.title(session.settings)}):")
     if "certified_range" in summary:
@@ -147,7 +138,7 @@ def _print_summary(task, session, result) -> None:
     width = max(len(key) for key in task.headline)
     for key in task.headline:
         if summary.get(key) is not None:
-            print(f"  {key:{width}s} {_shown(key, summary[key])}")
+            print(f"  {key:{width}s} {figure_text(key, summary[key])}")
     print(f"results: {result.results_path}\nsummary: {result.summary_path}")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from adcert.report import plots
 from adcert.report.gallery import Pick
-from adcert.stats._rounding import format_down, format_up
+from adcert.stats._rounding import figure_text
 
 VERDICT_CLASS = {"met": "met", "not met": "notmet", "not evidenced": "none"}
 
@@ -68,25 +68,13 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _num(value: object, rounding: str = "nearest") -> str:
+def _num(value: object, key: str = "") -> str:
+    """A figure as HTML text, rounded on its safe side (:func:`figure_text`)."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return esc(value)
-    if isinstance(value, int):
-        return str(value)
-    if rounding == "down":
-        return esc(format_down(value, 4))
-    if rounding == "up":
-        return esc(format_up(value, 4))
-    return f"{value:.4g}"
-
-
-def _rounding(key: str) -> str:
-    """Certified figures print rounded down, failure bounds up, the rest to nearest."""
-    if key.endswith("failure_bound"):
-        return "up"
-    return "down" if key.startswith(("certified_", "on_certified_", "certified")) else "nearest"
+    return str(value) if isinstance(value, int) else esc(figure_text(key, value))
 
 
 def _badge(verdict: str) -> str:
@@ -181,14 +169,14 @@ def _run_section(sol: dict) -> str:
         return head + f'<p>{_badge("not evidenced")} {esc(sol["problem"])}</p>'
     figs = sol["figures"]
     scalar = [(esc(FIGURE_WORDS.get(k, k)), f"<code>{esc(k)}</code>",
-               f'<span class="num">{_num(v, _rounding(k))}</span>')
+               f'<span class="num">{_num(v, k)}</span>')
               for k, v in figs.items() if k != "per_class"]
     out = [head, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
            _table(["figure", "key", "value"], scalar)]
     per_class = figs.get("per_class") or {}
     if per_class:
         columns = list(next(iter(per_class.values())))
-        rows = [[esc(name)] + [_num(values.get(c), _rounding(c)) for c in columns]
+        rows = [[esc(name)] + [_num(values.get(c), c) for c in columns]
                 for name, values in per_class.items()]
         out.append(_table(["class"] + [esc(c) for c in columns], rows))
     s = sol["settings"]

@@ -443,3 +443,13 @@ def test_range_texts_lie_inside_the_ranges():
         assert Fraction(low) >= exact(MP.exp(-MP.mpf(float(eps))))
         assert Fraction(high) <= exact(MP.exp(MP.mpf(float(eps))))
         assert brightness <= Decimal(float(eps))
+
+
+def test_figure_text_rounds_each_figure_on_its_safe_side():
+    from adcert.stats._rounding import figure_text
+
+    assert figure_text("certified_ap50", 0.27899) == "0.2789"
+    assert figure_text("on_certified_acc", 0.98549) == "0.9854"
+    assert figure_text("certified_failure_bound", 0.14231) == "0.1424"
+    assert figure_text("certified_wrong_rate", 0.012911) == "0.01292"
+    assert figure_text("clean_ap50", 0.64736) == "0.6474"
