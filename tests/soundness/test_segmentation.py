@@ -77,3 +77,44 @@ def test_tau_test_full(correction, n, alpha):
     trials = 10_000
     assert_sound(f"segmentation: τ-test with {correction.capitalize()} (256 px, n={n})",
                  frames_wrong(trials, 10, n, alpha, correction, 43 + n), trials, alpha)
+
+
+# The τ' sweep (certified fraction and accuracy against radius, read by the report): each
+# τ' is its own certificate at α. A frame whose boundary pixels sit at P = τ' = 0.9 makes
+# any mask that certifies at τ' what was only tested at a smaller τ visibly wrong.
+SWEEP_TAUS = (0.6, 0.75, 0.9)
+
+
+@cache
+def sweep_frames_wrong(trials: int, n: int, alpha: float, seed: int,
+                       broken: bool = False) -> int:
+    p_one = boundary_frame(0.9)
+    rng = np.random.default_rng(seed)
+    wrong = 0
+    for _ in range(trials):
+        target = (rng.binomial(10, p_one) > 5).astype(np.int64)
+        p_target = np.where(target == 1, p_one, 1.0 - p_one)
+        hits = rng.binomial(n, p_target)
+        taus = [0.6] * len(SWEEP_TAUS) if broken else SWEEP_TAUS  # broken: one test for all
+        masks = segmentation.certified_masks_by_tau(hits, n, taus, alpha, "holm")
+        wrong += any(bool(np.any(mask & (p_target <= tau + 1e-12)))
+                     for tau, (_, mask) in zip(SWEEP_TAUS, masks, strict=True))
+    return wrong
+
+
+def test_tau_sweep_each_point_is_sound():
+    # a frame is wrong when any τ' mislabels: the union over 3 points, each at α / 3
+    assert_sound("segmentation: τ' sweep, every point (256 px, n=100)",
+                 sweep_frames_wrong(2000, 100, ALPHA / 3, 51), 2000, ALPHA)
+
+
+def test_suite_sees_a_sweep_that_reuses_one_tau():
+    assert_caught("broken: τ' sweep reporting the τ = 0.6 test at every τ'",
+                  sweep_frames_wrong(1000, 100, ALPHA / 3, 52, broken=True), 1000, ALPHA)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="broken on purpose: the τ = 0.6 test reported at every τ'")
+def test_broken_sweep_reusing_one_tau_is_unsound():
+    assert_sound("broken: τ' sweep reporting the τ = 0.6 test at every τ'",
+                 sweep_frames_wrong(1000, 100, ALPHA / 3, 52, broken=True), 1000, ALPHA)
