@@ -298,8 +298,8 @@ def build_report(requirements: RequirementSet, runs: Sequence[Run],
         "requirements_file": {"path": os.path.abspath(requirements.path),
                               "sha256": _sha256(requirements.path)},
         "top_goal": {"id": "G0", "verdict": top_verdict(verdicts),
-                     "text": f"{system} is robust as its {len(goals)} requirements state, "
-                             f"in the sense of the certificates below"},
+                     "text": f"{system}: meets its {len(goals)} robustness requirements, "
+                             f"certified as stated below"},
         "strategy": {"id": "S1", "text": STRATEGY},
         "context": _context(runs),
         "assumptions": [{"id": i, "text": t} for i, t in ASSUMPTIONS],

@@ -18,7 +18,7 @@ import numpy as np
 from adcert.report.figures import certified_wrong_boxes
 from adcert.report.runs import Run
 
-WRONG_COLOUR = (255, 0, 255)  # BGR magenta: certified, but wrong
+WRONG_COLOUR = (0, 0, 0)  # black: no class of the demo or Cityscapes palettes uses it
 TRUTH_COLOUR = (255, 255, 255)
 MAX_WIDTH = 960  # drawings are scaled down to this width to keep the page light
 
@@ -80,17 +80,39 @@ def _draw_truth_boxes(image: np.ndarray, record: dict) -> None:
         cv2.rectangle(image, (x1, y1), (x2, y2), TRUTH_COLOUR, 1, cv2.LINE_AA)
 
 
+def _scaled(values, scale: float):
+    return None if values is None else [None if v is None else v * scale for v in values]
+
+
+def scaled_record(record: dict, scale: float) -> dict:
+    """The record with every box coordinate multiplied by ``scale`` (to draw a small frame
+    enlarged, so that labels stay legible)."""
+    boxes = [{**b, **{k: _scaled(b.get(k), scale) for k in ("bbox", "lower", "upper")}}
+             for b in record.get("boxes", [])]
+    truth = record.get("ground_truth")
+    if truth is not None:
+        truth = {**truth, **{k: [_scaled(b, scale) for b in truth.get(k) or []]
+                             for k in ("boxes", "ignored_boxes")}}
+    return {**record, "boxes": boxes, "ground_truth": truth}
+
+
 def draw_detection(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
+    """Certified boxes, ground truth (white) and certified-but-wrong boxes (black frame),
+    enlarged to :data:`MAX_WIDTH` when the frame is narrower."""
     from adcert.vis.boxes import draw_certified_boxes
     from adcert.vis.palette import palette_from_meta
 
+    scale = max(1.0, MAX_WIDTH / image.shape[1])
+    if scale > 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        record = scaled_record(record, scale)
     palette = palette_from_meta(run.summary.get("palette"), run.classes)
     out = image.copy()
     _draw_truth_boxes(out, record)
     out = draw_certified_boxes(out, record, run.classes, palette)
     for index in certified_wrong_boxes(record) or []:
         x1, y1, x2, y2 = (int(round(v)) for v in record["boxes"][index]["bbox"])
-        cv2.rectangle(out, (x1 - 2, y1 - 2), (x2 + 2, y2 + 2), WRONG_COLOUR, 2, cv2.LINE_AA)
+        cv2.rectangle(out, (x1 - 3, y1 - 3), (x2 + 3, y2 + 3), WRONG_COLOUR, 3, cv2.LINE_AA)
     return out
 
 
@@ -109,11 +131,11 @@ def draw_segmentation(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
     wrong = (labels != 255) & (truth != 255) & (labels != truth)
     certified[wrong] = WRONG_COLOUR
     return side_by_side(overlay_labels(image, truth, palette), certified,
-                        ("ground truth", "certified map (magenta: certified but wrong)"))
+                        ("ground truth", "certified map (black: certified but wrong)"))
 
 
 def draw_pick(pick: Pick) -> bytes | None:
-    """The picked frame drawn as PNG bytes, or None when its image cannot be found."""
+    """The picked frame drawn as JPEG bytes, or None when its image cannot be found."""
     from adcert.vis.render import find_frame
     from adcert.vis.video import read_frame
 
@@ -123,8 +145,9 @@ def draw_pick(pick: Pick) -> bytes | None:
             pick.run, pick.record, image)
     except (OSError, ValueError, KeyError):
         return None
-    ok, png = cv2.imencode(".png", _scale(drawn))
-    return png.tobytes() if ok else None
+    # JPEG at high quality: a page of photos as PNG weighs several MB.
+    ok, jpeg = cv2.imencode(".jpg", _scale(drawn), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return jpeg.tobytes() if ok else None
 
 
 def gallery(runs: Sequence[Run], per_criterion: int = 1) -> list[tuple[Pick, bytes | None]]:

@@ -88,9 +88,11 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _image(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+def _image(data: bytes, alt: str) -> str:
+    """An inline image: PNG (plots) or JPEG (gallery), told apart by their magic bytes."""
+    mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:{mime};base64,{encoded}">'
 
 
 def _summary(report: dict) -> str:
@@ -204,14 +206,14 @@ def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
         return ('<h2 id="gallery">Worst frames</h2><p>No frame to show (no complete run, or '
                 "no frame with abstention, vanishing or wrong outputs).</p>")
     items = []
-    for pick, png in drawn:
+    for pick, jpeg in drawn:
         caption = f"{pick.run.label} · {pick.record.get('image_id')} — {pick.why}"
-        image = _image(png, caption) if png else "<p>(frame image not found)</p>"
+        image = _image(jpeg, caption) if jpeg else "<p>(frame image not found)</p>"
         items.append(f"<figure>{image}<figcaption>{esc(caption)}</figcaption></figure>")
     legend = ("Detection: solid = smoothed box, dotted = certified outer bound, dashed = inner "
               "bound, red X = may vanish or label not certified, white = ground truth, "
-              "magenta frame = certified but wrong. Segmentation: hatched = abstained, "
-              "magenta = certified but wrong.")
+              "black frame = certified but wrong. Segmentation: hatched = abstained, "
+              "black = certified but wrong.")
     return (f'<h2 id="gallery">Worst frames</h2><p class="small muted">{esc(legend)}</p>'
             f'<div class="gallery">{"".join(items)}</div>')
 

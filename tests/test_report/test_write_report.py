@@ -116,3 +116,17 @@ def test_paths_with_markup_characters(tmp_path, bad):
     _, html_path, _ = _report(tmp_path, [det], REQS[:1])
     page = open(html_path, encoding="utf-8").read()
     assert f"d{bad}x" not in page
+
+
+def test_small_frames_are_drawn_enlarged_with_their_boxes(tmp_path):
+    from adcert.report.gallery import MAX_WIDTH, draw_detection, scaled_record
+    from adcert.report.runs import load_run
+
+    run = load_run(detection_run(str(tmp_path / "det")), "R1")
+    record = run.records[0]
+    big = scaled_record(record, 10.0)
+    assert big["boxes"][0]["bbox"] == [100, 100, 400, 400]
+    assert big["ground_truth"]["boxes"][1] == [500, 200, 700, 500]
+    assert record["boxes"][0]["bbox"] == [10, 10, 40, 40]  # the original is untouched
+    drawn = draw_detection(run, record, np.zeros((64, 96, 3), np.uint8))
+    assert drawn.shape[1] == MAX_WIDTH
