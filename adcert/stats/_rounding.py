@@ -216,10 +216,11 @@ def first_safe(is_safe: Callable[[float], bool], unsafe: float, safe: float) -> 
 
 
 def figure_text(key: str, value: float, digits: int = 4) -> str:
-    """A named summary figure as text, on its safe side: failure bounds (``*failure_bound``)
-    and error counts or rates (``*wrong*``) rounded up, certified figures (``certified_*``, ``on_certified_*``) down, anything
-    else (clean or smoothed readings, rates, times) to the nearest, with ``digits``
-    significant digits. The one rounding policy of the CLI, the report and benchmarks."""
+    """A named summary figure as text, on its safe side: failure bounds
+    (``*failure_bound``) and error counts or rates (``*wrong*``) rounded up, certified
+    figures (``certified_*``, ``on_certified_*``) down, anything else (clean or smoothed
+    readings, rates, times) to the nearest, with ``digits`` significant digits. The one
+    rounding policy of the CLI headline and the report."""
     if key.endswith("failure_bound") or "wrong" in key:
         return format_up(value, digits)
     if key.startswith(("certified", "on_certified")):
