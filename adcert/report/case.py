@@ -251,9 +251,9 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run]) -> dict:
             f"{req.threat_words()}”, the smoothed model's output on the perturbed frame "
             f"lies inside the certificate computed for x (with probability ≥ 1 − "
             f"{req.alpha:g} per {'box' if req.task == 'detection' else 'frame'}); the "
-            f"{req.spec.words} computed from these certificates is a lower bound "
-            f"over every such perturbation, and must be {'≥' if req.at_least else '≤'} "
-            f"{req.threshold:g}." if req.spec.certified else
+            f"{req.spec.words} computed from these certificates bounds its value under "
+            f"every such perturbation from {'below' if req.at_least else 'above'}, and must "
+            f"be {'≥' if req.at_least else '≤'} {req.threshold:g}." if req.spec.certified else
             f"The {req.spec.words} is measured on the smoothed model without attack and "
             f"must be {'≥' if req.at_least else '≤'} {req.threshold:g}; it is not a "
             "certified property."),

@@ -48,7 +48,8 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;
  border-bottom:2px solid #dfe3e8;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}
 th,td{border:1px solid #dfe3e8;padding:4px 7px;text-align:left;vertical-align:top}
-th{background:#f0f2f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f2f5;width:auto}tbody th{width:17%;font-weight:600}
+h4{font-size:13px;margin:10px 0 2px}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;
  white-space:nowrap}.met{background:#d8f3dc;color:#1b5e20}
 .notmet{background:#fde0dc;color:#b71c1c}.none{background:#eceff1;color:#455a64}
@@ -81,8 +82,13 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge {VERDICT_CLASS[verdict]}">{esc(verdict)}</span>'
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A table whose cells are already HTML (callers escape)."""
+def _table(header: Sequence[str] | None, rows: Iterable[Sequence[str]]) -> str:
+    """A table whose cells are already HTML (callers escape); ``header`` None for a
+    key–value table, whose first column is then set as row headings."""
+    if header is None:
+        body = "".join(f"<tr><th>{row[0]}</th>" + "".join(f"<td>{c}</td>" for c in row[1:])
+                       + "</tr>" for row in rows)
+        return f"<table><tbody>{body}</tbody></table>"
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -197,7 +203,7 @@ def _run_section(sol: dict) -> str:
         ("space", esc(sol.get("norm_space"))),
         ("run folder", f"<code>{esc(sol['path'])}</code>"),
     ]
-    out.append(_table(["provenance", ""], provenance))
+    out.append("<h4>provenance</h4>" + _table(None, provenance))
     return "".join(out)
 
 
@@ -227,7 +233,7 @@ def _log(report: dict) -> str:
     for entry in report["verification_log"]:
         rows = [(esc(label), esc(entry[key])) for key, label in fields]
         parts.append(f'<h3>{esc(entry["goal"])} · {esc(entry["requirement_id"])}</h3>'
-                     + _table(["", ""], rows))
+                     + _table(None, rows))
     return '<h2 id="log">Verification log</h2>' + "".join(parts)
 
 
