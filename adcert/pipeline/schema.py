@@ -3,8 +3,7 @@
 ``RECORD_SCHEMA`` describes one line of ``results.jsonl`` (either task), and
 ``SUMMARY_SCHEMA`` describes ``summary.json``. They ship with the package so that a
 consumer can check a run's evidence; :func:`validate` checks a document against them
-with the keywords used here (``type``, ``required``, ``properties``, ``items``,
-``enum``, ``minimum``, ``maximum``, ``const``, ``anyOf``) and returns every violation.
+with jsonschema and returns every violation.
 ``python -m adcert.pipeline.schema`` prints both schemas as JSON.
 """
 
@@ -172,57 +171,25 @@ SUMMARY_SCHEMA: dict = {
     },
 }
 
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+def _finite_number(checker, value: Any) -> bool:
+    """JSON numbers are finite: NaN and ±∞ (which strict JSON cannot hold) are no number."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return (isinstance(value, int | float) and not isinstance(value, bool)
-                and math.isfinite(value))
-    return isinstance(value, _TYPES[name])
+def _validator(schema: dict):
+    from jsonschema import Draft202012Validator, validators
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number)
+    return validators.extend(Draft202012Validator, type_checker=checker)(schema)
 
 
 def validate(document: Any, schema: dict, path: str = "$") -> list[str]:
-    """Every violation of ``schema`` by ``document`` as "path: problem"; [] when valid."""
-    errors: list[str] = []
-    if "anyOf" in schema:
-        branches = [validate(document, option, path) for option in schema["anyOf"]]
-        if all(branches):
-            errors.append(f"{path}: matches none of the allowed shapes "
-                          f"({min(branches, key=len)[0]})")
-    if "const" in schema and document != schema["const"]:
-        errors.append(f"{path}: must be {schema['const']!r}, got {document!r}")
-    if "enum" in schema and document not in schema["enum"]:
-        errors.append(f"{path}: must be one of {schema['enum']}, got {document!r}")
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_is_type(document, name) for name in names):
-            return [*errors, f"{path}: must be {' or '.join(names)}, got {document!r}"[:200]]
-    if isinstance(document, int | float) and not isinstance(document, bool):
-        if "minimum" in schema and document < schema["minimum"]:
-            errors.append(f"{path}: {document} is below {schema['minimum']}")
-        if "maximum" in schema and document > schema["maximum"]:
-            errors.append(f"{path}: {document} is above {schema['maximum']}")
-    if isinstance(document, str):
-        if len(document) < schema.get("minLength", 0) or len(document) > schema.get(
-                "maxLength", math.inf):
-            errors.append(f"{path}: string of length {len(document)} out of range")
-    if isinstance(document, dict):
-        errors += [f"{path}: missing {key!r}" for key in schema.get("required", [])
-                   if key not in document]
-        for key, sub in schema.get("properties", {}).items():
-            if key in document:
-                errors += validate(document[key], sub, f"{path}.{key}")
-    if isinstance(document, list):
-        if len(document) < schema.get("minItems", 0) or len(document) > schema.get(
-                "maxItems", math.inf):
-            errors.append(f"{path}: {len(document)} items out of range")
-        if "items" in schema:
-            for i, item in enumerate(document):
-                errors += validate(item, schema["items"], f"{path}[{i}]")
-    return errors
+    """Every violation of ``schema`` by ``document`` as "path: problem" (jsonschema,
+    draft 2020-12, numbers finite); [] when valid."""
+    errors = sorted(_validator(schema).iter_errors(document), key=lambda e: list(e.path))
+    return [f"{path}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.path)}: "
+            f"{e.message}"[:300] for e in errors]
 
 
 if __name__ == "__main__":

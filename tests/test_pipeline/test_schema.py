@@ -33,9 +33,9 @@ def test_a_detection_record_is_valid_and_errors_are_named():
     broken = {**RECORD, "n": 0, "boxes": [{**BOX, "bbox": [1.0, "x", 3.0, 4.0]}]}
     del broken["seed"]
     errors = validate(broken, DETECTION_RECORD_SCHEMA)
-    assert "$: missing 'seed'" in errors
-    assert "$.n: 0 is below 1" in errors
-    assert any(e.startswith("$.boxes[0].bbox[1]: must be number") for e in errors)
+    assert "$: 'seed' is a required property" in errors
+    assert "$.n: 0 is less than the minimum of 1" in errors
+    assert "$.boxes[0].bbox[1]: 'x' is not of type 'number'" in errors
     assert validate(broken, RECORD_SCHEMA)  # no branch of anyOf accepts it
 
 
@@ -62,4 +62,5 @@ def test_the_eps_sweep_and_ground_truth_are_checked():
               "ground_truth": {**truth, "boxes": [[1.0, 2.0, 3.0]]}}
     errors = validate(broken, DETECTION_RECORD_SCHEMA)
     assert any(e.startswith("$.eps_sweep[0].eps") for e in errors)
-    assert "$.ground_truth.boxes[0]: 3 items out of range" in errors
+    assert any(e.startswith("$.ground_truth.boxes[0]: ") and "is too short" in e
+               for e in errors)
