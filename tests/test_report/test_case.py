@@ -1,0 +1,42 @@
+"""The safety case's own judgements: data independence, dates, the top goal."""
+
+import os
+
+from adcert.report.case import _run_date, independence, top_verdict
+from adcert.report.requirements import parse_requirement
+from adcert.report.runs import load_run
+from adcert.report.verdicts import Verdict
+from tests.test_report.fake_runs import detection_run
+
+TRAIN = {"type": "CocoDataset", "data_root": "data/", "ann_file": "train.json",
+         "data_prefix": {"img": "train/"}}
+TEST = {**TRAIN, "ann_file": "val.json", "data_prefix": {"img": "val/"}}
+
+
+def test_independence_compares_the_config_splits():
+    assert independence({"certified_split": TEST, "training_split": TRAIN}).startswith(
+        "the certified split differs")
+    assert independence({"certified_split": TRAIN, "training_split": TRAIN}).startswith(
+        "NOT independent")
+    assert independence({"certified_split": TEST, "training_split": None}).startswith(
+        "not evidenced")
+    assert independence({"certified_split": None, "training_split": None}).startswith(
+        "unknown")
+
+
+def test_top_goal_is_met_only_if_every_goal_is():
+    req = parse_requirement(dict(id="R", metric="certified_acc", min=0.5, eps=0.1,
+                                 alpha=0.01), 1)
+    verdicts = lambda *states: [Verdict(req, s, "") for s in states]  # noqa: E731
+    assert top_verdict(verdicts("met", "met")) == "met"
+    assert top_verdict(verdicts("met", "not evidenced")) == "not evidenced"
+    assert top_verdict(verdicts("not evidenced", "not met")) == "not met"
+
+
+def test_a_work_dir_means_its_newest_run_and_its_date(tmp_path):
+    detection_run(str(tmp_path / "work" / "20261101_090000"), certified_ap50=0.1)
+    detection_run(str(tmp_path / "work" / "20261102_090000_2"), certified_ap50=0.2)
+    run = load_run(str(tmp_path / "work"), "R1")
+    assert os.path.basename(run.path) == "20261102_090000_2"
+    assert run.summary["certified_ap50"] == 0.2
+    assert _run_date(run) == "2026-11-02T09:00:00"
