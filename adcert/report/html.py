@@ -170,16 +170,30 @@ def _plots(figures: dict) -> str:
     return f'<h2 id="plots">Plots</h2><div class="plots">{body}</div>'
 
 
+def _empty_warning(sol: dict) -> str:
+    """A run that certified nothing says so in words, not only through zeros."""
+    figs = sol["figures"]
+    if sol["task"] == "detection" and figs.get("certain_boxes") == 0:
+        text = ("No box of this run is certified: every box may vanish or may change its "
+                "label under the attack set.")
+    elif sol["task"] == "segmentation" and figs.get("abstain_rate") == 1.0:
+        text = "Every pixel of every frame abstained: this run certifies no pixel."
+    else:
+        return ""
+    return f'<p class="warn">{esc(text)}</p>'
+
+
 def _run_section(sol: dict) -> str:
     head = (f'<h3 id="{esc(sol["run"])}">{esc(sol["id"])} · {esc(sol["run"])}: '
             f'{esc(sol["task"] or "unknown task")}, {esc(sol["transform"])}</h3>')
     if sol["status"] != "complete":
         return head + f'<p>{_badge("not evidenced")} {esc(sol["problem"])}</p>'
     figs = sol["figures"]
+    warning = _empty_warning(sol)
     scalar = [(esc(FIGURE_WORDS.get(k, k)), f"<code>{esc(k)}</code>",
                f'<span class="num">{_num(v, k)}</span>')
               for k, v in figs.items() if k != "per_class"]
-    out = [head, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
+    out = [head, warning, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
            _table(["figure", "key", "value"], scalar)]
     per_class = figs.get("per_class") or {}
     if per_class:

@@ -59,14 +59,16 @@ def test_zero_certified_boxes(tmp_path):
     _, html_path, report = _report(tmp_path, [det], REQS[:1])
     assert report["goals"][0]["verdict"] == "not met"
     assert report["solutions"][0]["figures"]["certain_boxes"] == 0
-    assert "0 fails 0.3" in open(html_path, encoding="utf-8").read()
+    page = open(html_path, encoding="utf-8").read()
+    assert "0 fails 0.3" in page and "No box of this run is certified" in page
 
 
 def test_all_abstain_segmentation(tmp_path):
     seg = segmentation_run(str(tmp_path / "seg"), certified_acc=0.0, abstain_rate=1.0,
                            labels=np.full((64, 96), 255, np.uint8))
-    _, _, report = _report(tmp_path, [seg], REQS[1:])
+    _, html_path, report = _report(tmp_path, [seg], REQS[1:])
     assert report["goals"][0]["verdict"] == "not met"
+    assert "this run certifies no pixel" in open(html_path, encoding="utf-8").read()
     gallery = report["figures"]["gallery"]
     assert gallery and "100.0%" in gallery[0]["why"]
 
