@@ -23,7 +23,7 @@ from adcert.certify.segmentation import (
 from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
 from adcert.noise import make_perturbation
 from adcert.pipeline import provenance
-from adcert.pipeline.detection import frame_record, model_num_classes
+from adcert.pipeline.detection import check_model, frame_record
 from adcert.pipeline.frames import Frame
 from adcert.pipeline.settings import SegSettings
 from adcert.pipeline.task import FrameResult, Task
@@ -205,14 +205,6 @@ def _make_metric(classes: list[str]):
     metric = CertifiedSegMetric(num_classes=len(classes), classes=list(classes))
     metric.dataset_meta = {"classes": list(classes)}
     return metric
-
-
-def check_model(loaded, classes: list[str]) -> None:
-    """The model must not predict more classes than the data set names."""
-    count = model_num_classes(loaded.cfg.model)
-    if count is not None and count > len(classes):
-        raise ValueError(f"the model predicts {count} classes but the data set names only "
-                         f"{len(classes)}; give the config the model's class list")
 
 
 def preflight(s: SegSettings, packed: dict, num_classes: int | None = None) -> str | None:

@@ -57,3 +57,16 @@ def test_tau_sweep_summary_weighs_frames_by_their_pixels():
     unannotated = [record(10, 10, (1.0, 0.5), (..., ...), None)]
     assert [entry["certified_acc"] for entry in tau_sweep_summary(unannotated)] == [None, None]
     assert tau_sweep_summary([]) == []
+
+
+@pytest.mark.parametrize("task", ["detection", "segmentation"])
+def test_a_model_with_more_classes_than_the_data_is_refused(task):
+    from types import SimpleNamespace
+
+    from adcert.pipeline import detection, segmentation
+
+    module = detection if task == "detection" else segmentation
+    loaded = SimpleNamespace(cfg=SimpleNamespace(model={"head": {"num_classes": 19}}))
+    module.TASK.check_model(loaded, [f"c{i}" for i in range(19)])  # as many: fine
+    with pytest.raises(ValueError, match="predicts 19 classes but the data set names only 2"):
+        module.TASK.check_model(loaded, ["road", "car"])
