@@ -40,3 +40,14 @@ def test_a_work_dir_means_its_newest_run_and_its_date(tmp_path):
     assert os.path.basename(run.path) == "20261102_090000_2"
     assert run.summary["certified_ap50"] == 0.2
     assert _run_date(run) == "2026-11-02T09:00:00"
+
+
+def test_building_a_report_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, adcert.report.case, adcert.report.html, adcert.report.gallery; "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
