@@ -22,6 +22,7 @@ import numpy as np
 
 from adcert.stats import attack_range, order_statistic_indices, percentile_levels
 from adcert.stats._checks import check_alpha, check_sample_count, check_sigma
+from adcert.stats._rounding import step_up
 from adcert.stats.multiple_testing import divide_down
 
 BIN_MODES = ("none", "label", "location", "location+label")
@@ -457,6 +458,34 @@ def certify_boxes(
 _CORNERS = np.array(list(itertools.product((False, True), repeat=4)))  # True: upper bound
 # Columns x1, y1, x2, y2, score, label: True where a missing box counts −∞, not +∞.
 _LOW_WHEN_MISSING = np.array([False, False, True, True, True, False])
+
+
+def iou_upper_bound(a_lower: Sequence[float], a_upper: Sequence[float],
+                    b_lower: Sequence[float], b_upper: Sequence[float]) -> float:
+    """An upper bound on the IoU of any two boxes A, B with a_lower ≤ A ≤ a_upper and
+    b_lower ≤ B ≤ b_upper coordinate-wise (a fixed box, e.g. a ground truth, has
+    lower = upper). Bounds may be ±∞.
+
+    With I the area of the two outer boxes' intersection (≥ |A ∩ B|) and A₀, B₀ the
+    smallest areas the bounds admit: IoU = i / (|A| + |B| − i) grows with the overlap i
+    and falls with either area, and i ≤ min(I, |A|, |B|); the largest value over all
+    admitted i, |A|, |B| is I / (I + max(A₀ − I, 0) + max(B₀ − I, 0)). Moved up by a few
+    ulps to cover the float arithmetic. Used where an overclaim would be unsound: a slot
+    "can reach" a ground truth (certified AP), a box "may suppress" another (NMS).
+    """
+    al, au, bl, bu = (np.asarray(v, dtype=np.float64) for v in (a_lower, a_upper,
+                                                                 b_lower, b_upper))
+    ix = min(au[2], bu[2]) - max(al[0], bl[0])
+    iy = min(au[3], bu[3]) - max(al[1], bl[1])
+    if not (ix > 0 and iy > 0):
+        return 0.0
+    inter = ix * iy
+    if not np.isfinite(inter):
+        return 1.0
+    a_min = max(al[2] - au[0], 0.0) * max(al[3] - au[1], 0.0)
+    b_min = max(bl[2] - bu[0], 0.0) * max(bl[3] - bu[1], 0.0)
+    bound = inter / (inter + max(a_min - inter, 0.0) + max(b_min - inter, 0.0))
+    return float(min(1.0, step_up(bound, 4)))
 
 
 def worst_case_iou(

@@ -30,6 +30,7 @@ from adcert.certify.detection import (
     AppearingSlot,
     BoxCertificate,
     DetectionCertificate,
+    iou_upper_bound,
 )
 
 
@@ -58,20 +59,6 @@ def worst_pair_iou(a_lower, a_upper, b_lower, b_upper) -> float:
     return float(_iou(_corner_boxes(a_lower, a_upper), _corner_boxes(b_lower, b_upper)).min())
 
 
-def best_pair_iou_bound(a_lower, a_upper, b_lower, b_upper) -> float:
-    """An upper bound on the IoU of two boxes each inside its bounds: their outer boxes'
-    intersection over the larger of their smallest admitted areas (union ≥ each area)."""
-    al, au, bl, bu = (np.asarray(v, dtype=float) for v in (a_lower, a_upper, b_lower, b_upper))
-    ix = min(au[2], bu[2]) - max(al[0], bl[0])
-    iy = min(au[3], bu[3]) - max(al[1], bl[1])
-    inter = max(ix, 0.0) * max(iy, 0.0)
-    if inter <= 0:
-        return 0.0
-    smallest = max(max(al[2] - au[0], 0.0) * max(al[3] - au[1], 0.0),
-                   max(bl[2] - bu[0], 0.0) * max(bl[3] - bu[1], 0.0))
-    return 1.0 if smallest <= 0 else float(min(1.0, inter / smallest))
-
-
 @dataclasses.dataclass
 class _Slot:
     lower: tuple
@@ -96,7 +83,7 @@ def _slots(cert: DetectionCertificate) -> list[_Slot]:
 def _may_suppress(a: _Slot, b: _Slot, iou_thr: float) -> bool:
     labels_meet = a.label_low <= b.label_high and b.label_low <= a.label_high
     return (labels_meet and a.score_high >= b.score_low
-            and best_pair_iou_bound(a.lower, a.upper, b.lower, b.upper) > iou_thr)
+            and iou_upper_bound(a.lower, a.upper, b.lower, b.upper) > iou_thr)
 
 
 def _certainly_suppresses(a: _Slot, b: _Slot, iou_thr: float) -> bool:

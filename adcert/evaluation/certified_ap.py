@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adcert.certify.detection import worst_case_iou
+from adcert.certify.detection import iou_upper_bound, worst_case_iou
 
 IOU_THRESHOLD = 0.5
 
@@ -47,22 +47,6 @@ def average_precision(scored: Scored, num_gt: int) -> float:
 
 def _bounds(values: Sequence[float | None], infinity: float) -> np.ndarray:
     return np.array([infinity if v is None else v for v in values], dtype=float)
-
-
-def iou_upper_bound(lower: np.ndarray, upper: np.ndarray, gt: np.ndarray) -> float:
-    """An upper bound on the IoU with ``gt`` of any box with lower ≤ (x1, y1, x2, y2) ≤ upper.
-
-    Intersection ≤ I = area(outer box ∩ gt); union = area(gt) + (area(box) − inter) ≥
-    area(gt) + max(0, A − I), A the smallest box area the bounds allow.
-    """
-    ix = min(upper[2], gt[2]) - max(lower[0], gt[0])
-    iy = min(upper[3], gt[3]) - max(lower[1], gt[1])
-    inter = max(ix, 0.0) * max(iy, 0.0)
-    if inter <= 0:
-        return 0.0
-    smallest = max(lower[2] - upper[0], 0.0) * max(lower[3] - upper[1], 0.0)
-    gt_area = (gt[2] - gt[0]) * (gt[3] - gt[1])
-    return float(inter / (gt_area + max(smallest - inter, 0.0)))
 
 
 def _slots(boxes: list[dict], may_appear: list[dict]) -> list[dict]:
@@ -111,7 +95,7 @@ def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dic
     for s, slot in enumerate(slots):
         for g, (gt, label) in enumerate(zip(gt_boxes, gt_labels, strict=True)):
             if slot["label_low"] <= label <= slot["label_high"]:
-                can_reach[s, g] = iou_upper_bound(slot["lower"], slot["upper"], gt) >= 0.5
+                can_reach[s, g] = iou_upper_bound(slot["lower"], slot["upper"], gt, gt) >= 0.5
     reached_once = can_reach.sum(axis=0) == 1
     certified = np.zeros(len(slots), dtype=bool)
     for s, slot in enumerate(slots):

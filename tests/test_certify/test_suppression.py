@@ -3,12 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from adcert.certify.detection import BoxCertificate, DetectionCertificate
-from adcert.certify.suppression import (
-    best_pair_iou_bound,
-    suppress_duplicates,
-    worst_pair_iou,
-)
+from adcert.certify.detection import BoxCertificate, DetectionCertificate, iou_upper_bound
+from adcert.certify.suppression import suppress_duplicates, worst_pair_iou
 
 
 def box(bbox, width=1.0, score=(0.8, 0.9), label=0, **kwargs):
@@ -61,7 +57,7 @@ def test_a_suppressor_that_may_itself_be_suppressed_removes_nothing():
     low = box([16, 15, 56, 54], score=(0.1, 0.2))
     after = suppress_duplicates(certificate(top, middle, low), 0.7)
     assert worst_pair_iou(middle.lower, middle.upper, low.lower, low.upper) > 0.7
-    assert best_pair_iou_bound(top.lower, top.upper, middle.lower, middle.upper) > 0.7
+    assert iou_upper_bound(top.lower, top.upper, middle.lower, middle.upper) > 0.7
     assert len(after.boxes) + len(after.may_appear) == 3  # `low` is not certainly gone
 
 
@@ -72,13 +68,27 @@ def test_pair_iou_bounds_bracket_sampled_boxes():
         b_low = a_low + rng.normal(0, 8, 4)
         a_up, b_up = a_low + rng.uniform(0, 10, 4), b_low + rng.uniform(0, 10, 4)
         lo = worst_pair_iou(a_low, a_up, b_low, b_up)
-        hi = best_pair_iou_bound(a_low, a_up, b_low, b_up)
+        hi = iou_upper_bound(a_low, a_up, b_low, b_up)
         for _ in range(50):
             a, b = rng.uniform(a_low, a_up), rng.uniform(b_low, b_up)
             ix = (max(min(a[2], b[2]) - max(a[0], b[0]), 0)
                   * max(min(a[3], b[3]) - max(a[1], b[1]), 0))
             union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix
             assert lo - 1e-12 <= ix / union <= hi + 1e-12
+
+
+def test_pair_iou_upper_bound_is_tighter_than_the_larger_area_alone():
+    # A₀ = B₀ = 100, outer boxes meet over 50: IoU ≤ 50 / (50 + 50 + 50) = 1/3, where
+    # "intersection over the larger smallest area" gave 1/2.
+    a_low, a_up = [0, 0, 10, 10], [0, 0, 10, 10]
+    b_low, b_up = [5, 0, 15, 10], [5, 0, 15, 10]
+    assert iou_upper_bound(a_low, a_up, b_low, b_up) == pytest.approx(1 / 3)
+    assert iou_upper_bound(a_low, a_up, b_low, b_up) >= 1 / 3  # never below the exact IoU
+    # A fixed ground truth is the case lower = upper; unbounded boxes reach IoU 1.
+    inf = np.inf
+    assert iou_upper_bound([-inf, -inf, -inf, -inf], [inf, inf, inf, inf],
+                           b_low, b_up) == 1.0
+    assert iou_upper_bound([20, 20, 30, 30], [21, 21, 31, 31], b_low, b_up) == 0.0
 
 
 def test_threshold_is_checked():
