@@ -146,8 +146,8 @@ def summarise(results: list[dict], classes: list[str]) -> dict:
 
 
 def _smoothed_hits(result: dict):
+    from adcert.certify.detection import box_iou
     from adcert.evaluation.certified_ap import greedy_match
-    from adcert.evaluation.detection import box_iou
 
     s = result["smoothed"]
     det = s["detections"]

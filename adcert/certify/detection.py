@@ -460,6 +460,19 @@ _CORNERS = np.array(list(itertools.product((False, True), repeat=4)))  # True: u
 _LOW_WHEN_MISSING = np.array([False, False, True, True, True, False])
 
 
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (P, 4) and (Q, 4) x1, y1, x2, y2 boxes; empty boxes have IoU 0."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2])
+                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3])
+                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def iou_upper_bound(a_lower: Sequence[float], a_upper: Sequence[float],
                     b_lower: Sequence[float], b_upper: Sequence[float]) -> float:
     """An upper bound on the IoU of any two boxes A, B with a_lower ≤ A ≤ a_upper and

@@ -30,6 +30,7 @@ from adcert.certify.detection import (
     AppearingSlot,
     BoxCertificate,
     DetectionCertificate,
+    box_iou,
     iou_upper_bound,
 )
 
@@ -38,25 +39,13 @@ def _corner_boxes(lower, upper) -> np.ndarray:
     return np.where(_CORNERS, np.asarray(upper, float), np.asarray(lower, float))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (P, 4) and (Q, 4) boxes; empty boxes have IoU 0."""
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2])
-                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3])
-                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def worst_pair_iou(a_lower, a_upper, b_lower, b_upper) -> float:
     """Smallest IoU of two boxes each anywhere inside its bounds (0 if a bound is
     infinite)."""
     bounds = np.array([a_lower, a_upper, b_lower, b_upper], dtype=float)
     if not np.all(np.isfinite(bounds)):
         return 0.0
-    return float(_iou(_corner_boxes(a_lower, a_upper), _corner_boxes(b_lower, b_upper)).min())
+    return float(box_iou(_corner_boxes(a_lower, a_upper), _corner_boxes(b_lower, b_upper)).min())
 
 
 @dataclasses.dataclass
@@ -103,7 +92,7 @@ def _nms_on_medians(boxes: list[BoxCertificate], iou_thr: float) -> set[int]:
     kept: list[int] = []
     for i in order:
         b = boxes[i]
-        if all(boxes[k].label != b.label or _iou(np.array([boxes[k].bbox]), np.array([b.bbox]))
+        if all(boxes[k].label != b.label or box_iou(np.array([boxes[k].bbox]), np.array([b.bbox]))
                [0, 0] <= iou_thr for k in kept):
             kept.append(i)
     return set(kept)

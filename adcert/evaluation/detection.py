@@ -27,18 +27,6 @@ from adcert.evaluation.certified_ap import (
 from adcert.evaluation.coco import coco_ap50
 
 
-def box_iou(boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """(P, G) IoU of x1, y1, x2, y2 boxes."""
-    x1 = np.maximum(boxes[:, None, 0], gt[None, :, 0])
-    y1 = np.maximum(boxes[:, None, 1], gt[None, :, 1])
-    x2 = np.minimum(boxes[:, None, 2], gt[None, :, 2])
-    y2 = np.minimum(boxes[:, None, 3], gt[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
-    union = area(boxes)[:, None] + area(gt)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 def frame_matches(sample: dict) -> dict:
     """What one frame contributes to every reading.
 

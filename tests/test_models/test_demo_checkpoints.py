@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from adcert.certify.detection import box_iou
 from adcert.datasets import write_split
-from adcert.evaluation.detection import box_iou
 from adcert.models.data import build_test_dataset, load_frame
 from adcert.models.forward import clean_predictions, detections_array, label_map
 from adcert.models.loading import file_sha256, load_config, load_model
