@@ -38,18 +38,19 @@ def write_report(run_dirs: Sequence[str], requirements: str, out_dir: str,
     unfinished runs are reported, not raised."""
     from adcert.pipeline.rundir import dumps, write_atomic
     from adcert.report.case import build_report
-    from adcert.report.gallery import gallery
+    from adcert.report.gallery import gallery, pick_frames
     from adcert.report.html import render_html
     from adcert.report.requirements import load_requirements
     from adcert.report.runs import load_runs
 
     spec = load_requirements(requirements)
     runs = load_runs(list(run_dirs))
-    report = json.loads(dumps(build_report(spec, runs, command)))  # strict JSON values
+    picks = [p for run in runs for p in pick_frames(run)]
+    report = json.loads(dumps(build_report(spec, runs, command, picks=picks)))  # strict JSON
     errors = schema_errors(report)
     if errors:
         raise RuntimeError(f"internal error: report.json breaks its schema: {errors[0]}")
-    page = render_html(report, gallery(runs))
+    page = render_html(report, gallery(picks))
     os.makedirs(out_dir, exist_ok=True)
     json_path = write_atomic(os.path.join(out_dir, REPORT_JSON),
                              dumps(report, indent=2, ensure_ascii=False) + "\n")

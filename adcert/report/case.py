@@ -6,13 +6,12 @@ dict; the HTML page is drawn from it.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 from collections.abc import Sequence
 
 from adcert.report import figures
-from adcert.report.gallery import pick_frames
+from adcert.report.gallery import Pick, pick_frames
 from adcert.report.requirements import RequirementSet
 from adcert.report.runs import Run
 from adcert.report.verdicts import MET, NOT_EVIDENCED, NOT_MET, Verdict, assess
@@ -112,7 +111,6 @@ def _dataset_part(dataset: dict | None) -> dict | None:
     return {key: dataset.get(key) for key in ("type", "data_root", "ann_file", "data_prefix")}
 
 
-@functools.lru_cache(maxsize=64)
 def _config_splits(path: str) -> tuple[dict | None, dict | None]:
     """(certified split, training split) named by a saved config; Nones if unreadable."""
     if not os.path.isfile(path):
@@ -161,7 +159,7 @@ def _split_words(part: dict) -> str:
     return " ".join(bits) or "unnamed"
 
 
-def solution(run: Run) -> dict:
+def solution(run: Run, dataset: dict | None) -> dict:
     """A run as a GSN solution: what it certified and everything that produced it."""
     m, s = run.manifest, run.summary
     records = run.records
@@ -182,7 +180,7 @@ def solution(run: Run) -> dict:
         "guarantee_text": s.get("guarantee_text") or (
             records[0].get("guarantee_text") if records else None),
         "noise": (s.get("provenance") or {}).get("noise"),
-        "dataset": dataset_info(run) if run.status != "missing" else None,
+        "dataset": dataset,
         "classes": run.classes,
         "figures": figures.headline(run),
     }
@@ -228,7 +226,8 @@ def _goal(index: int, verdict: Verdict, solutions: dict[str, str]) -> dict:
     }
 
 
-def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run]) -> dict:
+def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
+               datasets: dict[str, dict]) -> dict:
     req = verdict.requirement
     used = [runs[f.run] for f in verdict.findings]
     bounds = []
@@ -242,7 +241,7 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run]) -> dict:
                                                        run.summary.get("tau_sweep") or []})
             bounds.append(f"{run.label}: τ' ∈ {{{', '.join(f'{t:g}' for t in taus)}}}")
     data = [f"{run.label}: {len(run.records)} frames, {_split_words(d['certified_split'])}"
-            if (d := dataset_info(run))["certified_split"] else
+            if (d := datasets[run.label])["certified_split"] else
             f"{run.label}: {len(run.records)} frames" for run in used]
     return {
         "goal": goal["id"], "requirement_id": req.id,
@@ -265,7 +264,7 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run]) -> dict:
                              "and, from the same samples, a sweep around it that shows the "
                              "margin"),
         "data": "; ".join(data) or "none",
-        "independence": "; ".join(f"{run.label}: {independence(dataset_info(run))}"
+        "independence": "; ".join(f"{run.label}: {independence(datasets[run.label])}"
                                   for run in used) or "no run used",
         "result": f"{verdict.verdict}: {verdict.reason}",
     }
@@ -280,14 +279,19 @@ def top_verdict(verdicts: Sequence[Verdict]) -> str:
 
 def build_report(requirements: RequirementSet, runs: Sequence[Run],
                  command: Sequence[str] | None = None,
-                 now: dt.datetime | None = None) -> dict:
-    """The whole safety case as a JSON-able dict (validated by ``schema.json``)."""
+                 now: dt.datetime | None = None,
+                 picks: Sequence[Pick] | None = None) -> dict:
+    """The whole safety case as a JSON-able dict (validated by ``schema.json``); ``picks``
+    are the gallery's frames (every run's :func:`pick_frames` when not given)."""
     from adcert import __version__
 
+    if picks is None:
+        picks = [p for run in runs for p in pick_frames(run)]
     verdicts = [assess(req, list(runs)) for req in requirements.requirements]
     solutions = {run.label: f"Sn{run.label[1:]}" for run in runs}
     goals = [_goal(i, v, solutions) for i, v in enumerate(verdicts, 1)]
     by_label = {run.label: run for run in runs}
+    datasets = {run.label: dataset_info(run) for run in runs if run.status != "missing"}
     system = requirements.system or "the camera perception models certified below"
     now = now or dt.datetime.now(dt.UTC)
     return {
@@ -304,11 +308,11 @@ def build_report(requirements: RequirementSet, runs: Sequence[Run],
         "context": _context(runs),
         "assumptions": [{"id": i, "text": t} for i, t in ASSUMPTIONS],
         "goals": goals,
-        "solutions": [solution(run) for run in runs],
+        "solutions": [solution(run, datasets.get(run.label)) for run in runs],
         "figures": {**figures.report_figures(runs), "gallery": [
             {"run": p.run.label, "image_id": p.record.get("image_id", ""), "why": p.why}
-            for run in runs for p in pick_frames(run)]},
-        "verification_log": [_log_entry(g, v, by_label) for g, v in zip(goals, verdicts,
-                                                                          strict=True)],
+            for p in picks]},
+        "verification_log": [_log_entry(g, v, by_label, datasets)
+                             for g, v in zip(goals, verdicts, strict=True)],
         "limitations": LIMITATIONS,
     }

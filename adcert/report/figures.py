@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from adcert.certify.detection import box_iou
 from adcert.report.runs import Run
 
 DETECTION_HEADLINE = ("clean_ap50", "smoothed_ap50", "certified_ap50", "chiang_certified_ap50",
@@ -32,17 +33,6 @@ def certain_box(box: dict) -> bool:
     return bool(box.get("label_certified")) and not box.get("may_vanish")
 
 
-def _iou(box: Sequence[float], gts: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], gts[:, 0])
-    y1 = np.maximum(box[1], gts[:, 1])
-    x2 = np.minimum(box[2], gts[:, 2])
-    y2 = np.minimum(box[3], gts[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = ((box[2] - box[0]) * (box[3] - box[1])
-             + (gts[:, 2] - gts[:, 0]) * (gts[:, 3] - gts[:, 1]) - inter)
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 def certified_wrong_boxes(record: dict) -> list[int] | None:
     """Indices of certain boxes whose smoothed box overlaps no ground truth of its label
     at IoU ≥ 0.5 (crowd regions excepted): certified, but wrong. None without ground truth."""
@@ -57,8 +47,8 @@ def certified_wrong_boxes(record: dict) -> list[int] | None:
         if not certain_box(box):
             continue
         same = gts[labels == box["label"]]
-        hit = len(same) and _iou(box["bbox"], same).max() >= 0.5
-        in_crowd = len(crowd) and _iou(box["bbox"], crowd).max() >= 0.5
+        hit = len(same) and box_iou([box["bbox"]], same).max() >= 0.5
+        in_crowd = len(crowd) and box_iou([box["bbox"]], crowd).max() >= 0.5
         if not hit and not in_crowd:
             wrong.append(i)
     return wrong

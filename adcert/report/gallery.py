@@ -150,7 +150,7 @@ def draw_pick(pick: Pick) -> bytes | None:
     return jpeg.tobytes() if ok else None
 
 
-def gallery(runs: Sequence[Run], per_criterion: int = 1) -> list[tuple[Pick, bytes | None]]:
-    """Every run's worst frames with their drawings (None where the frame is missing)."""
-    return [(pick, draw_pick(pick)) for run in runs for pick in pick_frames(run, per_criterion)]
+def gallery(picks: Sequence[Pick]) -> list[tuple[Pick, bytes | None]]:
+    """The picked frames with their drawings (None where the frame is missing)."""
+    return [(pick, draw_pick(pick)) for pick in picks]
 

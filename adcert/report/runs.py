@@ -8,12 +8,12 @@ with the frames they finished, but no requirement is argued from them.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
 from adcert.pipeline.journal import read_run
 from adcert.pipeline.rundir import MANIFEST, RESULTS, SUMMARY, read_json
+from adcert.vis.render import load_records
 
 COMPLETE, INCOMPLETE, MISSING = "complete", "incomplete", "missing"
 
@@ -56,11 +56,6 @@ class Run:
         return self.status == COMPLETE
 
 
-def _read_lines(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def _newest_run(path: str) -> str | None:
     """A work dir given instead of a run folder: its newest run (by folder name)."""
     if not os.path.isdir(path):
@@ -91,7 +86,7 @@ def load_run(path: str, label: str) -> Run:
         return Run(path, label, INCOMPLETE, problem, manifest, {}, records)
     try:
         summary = read_json(summary_path)
-        records = _read_lines(os.path.join(path, RESULTS))
+        records = load_records(os.path.join(path, RESULTS))
     except (OSError, ValueError) as error:
         return Run(path, label, INCOMPLETE, f"unreadable results ({error})", manifest)
     return Run(path, label, COMPLETE, None, manifest, summary, records)
