@@ -22,7 +22,7 @@ import numpy as np
 
 from adcert.stats import attack_range, order_statistic_indices, percentile_levels
 from adcert.stats._checks import check_alpha, check_sample_count, check_sigma
-from adcert.stats._rounding import step_up
+from adcert.stats._rounding import step_down, step_up
 from adcert.stats.multiple_testing import divide_down
 
 BIN_MODES = ("none", "label", "location", "location+label")
@@ -460,8 +460,16 @@ _CORNERS = np.array(list(itertools.product((False, True), repeat=4)))  # True: u
 _LOW_WHEN_MISSING = np.array([False, False, True, True, True, False])
 
 
+# How far any of box_iou, iou_upper_bound's formula or worst_case_iou's corners can lie
+# from the exact IoU of the same float boxes: at most 26 units of 2⁻⁵³ (docs/certified_ap.md,
+# "Arithmetic"). iou_upper_bound and worst_case_iou move their result out by this much, so
+# they bound the exact IoU; a decision against another computed IoU adds it once more.
+IOU_ROUNDING = 2.0**-48
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (P, 4) and (Q, 4) x1, y1, x2, y2 boxes; empty boxes have IoU 0."""
+    """Pairwise IoU of (P, 4) and (Q, 4) x1, y1, x2, y2 boxes; empty boxes have IoU 0.
+    Within :data:`IOU_ROUNDING` of the exact IoU (docs/certified_ap.md, "Arithmetic")."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2])
                  - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
@@ -475,30 +483,31 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def iou_upper_bound(a_lower: Sequence[float], a_upper: Sequence[float],
                     b_lower: Sequence[float], b_upper: Sequence[float]) -> float:
-    """An upper bound on the IoU of any two boxes A, B with a_lower ≤ A ≤ a_upper and
-    b_lower ≤ B ≤ b_upper coordinate-wise (a fixed box, e.g. a ground truth, has
+    """An upper bound on the exact IoU of any two boxes A, B with a_lower ≤ A ≤ a_upper
+    and b_lower ≤ B ≤ b_upper coordinate-wise (a fixed box, e.g. a ground truth, has
     lower = upper). Bounds may be ±∞.
 
     With I the area of the two outer boxes' intersection (≥ |A ∩ B|) and A₀, B₀ the
     smallest areas the bounds admit: IoU = i / (|A| + |B| − i) grows with the overlap i
     and falls with either area, and i ≤ min(I, |A|, |B|); the largest value over all
-    admitted i, |A|, |B| is I / (I + max(A₀ − I, 0) + max(B₀ − I, 0)). Moved up by a few
-    ulps to cover the float arithmetic. Used where an overclaim would be unsound: a slot
-    "can reach" a ground truth (certified AP), a box "may suppress" another (NMS).
+    admitted i, |A|, |B| is I / (I + max(A₀ − I, 0) + max(B₀ − I, 0)). Raised by
+    :data:`IOU_ROUNDING` to cover the float arithmetic (docs/certified_ap.md,
+    "Arithmetic"). Used where an overclaim would be unsound: a slot "can reach" a ground
+    truth (certified AP), a box "may suppress" another (NMS).
     """
     al, au, bl, bu = (np.asarray(v, dtype=np.float64) for v in (a_lower, a_upper,
                                                                  b_lower, b_upper))
     ix = min(au[2], bu[2]) - max(al[0], bl[0])
     iy = min(au[3], bu[3]) - max(al[1], bl[1])
     if not (ix > 0 and iy > 0):
-        return 0.0
+        return 0.0  # the sign of a float difference is exact: no overlap at all
     inter = ix * iy
     if not np.isfinite(inter):
         return 1.0
     a_min = max(al[2] - au[0], 0.0) * max(al[3] - au[1], 0.0)
     b_min = max(bl[2] - bu[0], 0.0) * max(bl[3] - bu[1], 0.0)
     bound = inter / (inter + max(a_min - inter, 0.0) + max(b_min - inter, 0.0))
-    return float(min(1.0, step_up(bound, 4)))
+    return float(min(1.0, step_up(bound + IOU_ROUNDING)))
 
 
 def worst_case_iou(
@@ -511,8 +520,9 @@ def worst_case_iou(
     until the boxes overlap, then linear-fractional starting from 0, hence non-decreasing,
     until x2 passes the ground truth's x2, then non-increasing as only the union grows;
     the other edges are mirror images. IoU is thus quasi-concave in each coordinate, and
-    its minimum over the bounds sits at a corner. Returns 0 if a bound is infinite or a
-    corner box is empty.
+    its minimum over the bounds sits at a corner. Lowered by :data:`IOU_ROUNDING`, so it
+    bounds the exact IoU from below (docs/certified_ap.md, "Arithmetic"). Returns 0 if a
+    bound is infinite or a corner box is empty.
     """
     lower, upper, gt = (np.asarray(a, dtype=np.float64) for a in (lower, upper, gt_box))
     for name, a in (("lower", lower), ("upper", upper), ("gt_box", gt)):
@@ -524,13 +534,6 @@ def worst_case_iou(
         raise ValueError("lower must not exceed upper")
     if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
         return 0.0
-    boxes = np.where(_CORNERS, upper, lower)  # (16, 4)
-    width, height = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    inter_w = np.clip(np.minimum(boxes[:, 2], gt[2]) - np.maximum(boxes[:, 0], gt[0]), 0, None)
-    inter_h = np.clip(np.minimum(boxes[:, 3], gt[3]) - np.maximum(boxes[:, 1], gt[1]), 0, None)
-    inter = inter_w * inter_h
-    gt_area = max(gt[2] - gt[0], 0.0) * max(gt[3] - gt[1], 0.0)
-    union = np.clip(width, 0, None) * np.clip(height, 0, None) + gt_area - inter
-    valid = (width > 0) & (height > 0) & (union > 0)
-    iou = np.divide(inter, union, out=np.zeros(16), where=valid)
-    return float(iou.min())
+    worst = float(box_iou(np.where(_CORNERS, upper, lower), gt[None]).min())  # 16 corners
+    # An exact 0 (an empty corner, no overlap) stays 0; otherwise cover the rounding.
+    return max(0.0, float(step_down(worst - IOU_ROUNDING))) if worst > 0 else 0.0

@@ -27,12 +27,14 @@ import numpy as np
 
 from adcert.certify.detection import (
     _CORNERS,
+    IOU_ROUNDING,
     AppearingSlot,
     BoxCertificate,
     DetectionCertificate,
     box_iou,
     iou_upper_bound,
 )
+from adcert.stats._rounding import step_down, step_up
 
 
 def _corner_boxes(lower, upper) -> np.ndarray:
@@ -40,12 +42,14 @@ def _corner_boxes(lower, upper) -> np.ndarray:
 
 
 def worst_pair_iou(a_lower, a_upper, b_lower, b_upper) -> float:
-    """Smallest IoU of two boxes each anywhere inside its bounds (0 if a bound is
-    infinite)."""
+    """A lower bound on the exact IoU of two boxes each anywhere inside its bounds: the
+    smallest over the 16 × 16 corner pairs, lowered by :data:`IOU_ROUNDING` (0 if a bound
+    is infinite)."""
     bounds = np.array([a_lower, a_upper, b_lower, b_upper], dtype=float)
     if not np.all(np.isfinite(bounds)):
         return 0.0
-    return float(box_iou(_corner_boxes(a_lower, a_upper), _corner_boxes(b_lower, b_upper)).min())
+    worst = float(box_iou(_corner_boxes(a_lower, a_upper), _corner_boxes(b_lower, b_upper)).min())
+    return max(0.0, float(step_down(worst - IOU_ROUNDING))) if worst > 0 else 0.0
 
 
 @dataclasses.dataclass
@@ -69,16 +73,18 @@ def _slots(cert: DetectionCertificate) -> list[_Slot]:
     return out
 
 
+# The attacked detector's NMS compares box_iou, a computed IoU, with the threshold: the
+# exact bounds below are widened by its rounding once more (docs/certified_ap.md).
 def _may_suppress(a: _Slot, b: _Slot, iou_thr: float) -> bool:
     labels_meet = a.label_low <= b.label_high and b.label_low <= a.label_high
-    return (labels_meet and a.score_high >= b.score_low
-            and iou_upper_bound(a.lower, a.upper, b.lower, b.upper) > iou_thr)
+    highest = step_up(iou_upper_bound(a.lower, a.upper, b.lower, b.upper) + IOU_ROUNDING)
+    return labels_meet and a.score_high >= b.score_low and highest > iou_thr
 
 
 def _certainly_suppresses(a: _Slot, b: _Slot, iou_thr: float) -> bool:
+    lowest = step_down(worst_pair_iou(a.lower, a.upper, b.lower, b.upper) - IOU_ROUNDING)
     return (a.present and a.label_low == a.label_high == b.label_low == b.label_high
-            and a.score_low > b.score_high
-            and worst_pair_iou(a.lower, a.upper, b.lower, b.upper) > iou_thr)
+            and a.score_low > b.score_high and lowest > iou_thr)
 
 
 def _surely_kept(may: np.ndarray) -> np.ndarray:
