@@ -1,11 +1,14 @@
 """Certified AP@50 and certified recall: lower bounds on the attacked smoothed detector's
-AP@50 and recall (docs/certified_ap.md), and Chiang et al.'s reading beside them.
+AP@50 and recall as pycocotools computes them (docs/certified_ap.md), and Chiang et al.'s
+reading beside them.
 
 Everything here works on the records :func:`adcert.certify.detection.certify_boxes`
 writes: per box its coordinate, score and label bounds, plus the slots that may appear.
 The attacked output of a frame is any set of boxes those bounds admit; AP is computed as
-:func:`average_precision` computes it (greedy matching by score, IoU ≥ 0.5, COCO's
-101-point interpolation). No OpenMMLab import: the soundness suite calls these directly.
+:func:`adcert.evaluation.coco.coco_ap50` computes it (per image and class the 100
+highest-scoring detections, greedy matching by score, IoU ≥ 0.5 in pycocotools'
+arithmetic, COCO's 101-point interpolation). No OpenMMLab import: the soundness suite
+calls these directly.
 """
 
 from __future__ import annotations
@@ -15,25 +18,24 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from adcert.certify.detection import iou_upper_bound, worst_case_iou
+from adcert.certify.detection import IOU_ROUNDING, iou_upper_bound, worst_case_iou
+from adcert.stats._rounding import step_down, step_up
 
 IOU_THRESHOLD = 0.5
+# pycocotools keeps the maxDets[-1] = 100 highest-scoring detections per image and class.
+MAX_DETS = 100
+# pycocotools' AP of a ranked list (precision tp / (tp + fp + 2⁻⁵²), a mean of 101 points)
+# lies within a few dozen units of 2⁻⁵³ of the exact AP; certified AP is lowered by this.
+AP_ROUNDING = 2.0**-46
 
 Scored = list[tuple[float, bool]]  # (score, is true positive)
 
 
-def average_precision(scored: Scored, num_gt: int) -> float:
-    """COCO's 101-point interpolated AP of (score, is_tp) pairs against ``num_gt`` truths.
-
-    Ties in score rank false positives first: of all orders a tie allows, that gives the
-    lowest AP, which is what a lower bound needs. NaN when there is no ground truth.
-    """
+def _ap(score: np.ndarray, hit: np.ndarray, num_gt: int) -> float:
     if num_gt == 0:
         return float("nan")
-    if not scored:
+    if score.size == 0:
         return 0.0
-    score = np.array([s for s, _ in scored], dtype=float)
-    hit = np.array([h for _, h in scored], dtype=bool)
     order = np.lexsort((hit, -score))  # primary: score descending; ties: FP (False) first
     tp = hit[order].astype(float)
     recall = np.cumsum(tp) / num_gt
@@ -45,8 +47,42 @@ def average_precision(scored: Scored, num_gt: int) -> float:
     return float(np.sum(precision[at[reached]]) / len(points))
 
 
+def average_precision(scored: Scored, num_gt: int) -> float:
+    """COCO's 101-point interpolated AP of (score, is_tp) pairs against ``num_gt`` truths.
+
+    Ties in score rank false positives first: of all orders a tie allows, that gives the
+    lowest AP, which is what a lower bound needs. NaN when there is no ground truth.
+    """
+    score = np.array([s for s, _ in scored], dtype=float)
+    hit = np.array([h for _, h in scored], dtype=bool)
+    return _ap(score, hit, num_gt)
+
+
+def coco_iou_margin(outer: Sequence[float], gt: Sequence[float]) -> float:
+    """How far pycocotools' IoU of ``gt`` and any box inside the ``outer`` box (x1 lower,
+    y1 lower, x2 upper, y2 upper of a slot's bounds) can lie from the exact IoU, plus the
+    rounding of :func:`iou_upper_bound` / :func:`worst_case_iou` (docs/certified_ap.md,
+    "Arithmetic"): 2⁻⁴⁸ + 2⁻⁵⁰ · M · (1/w + 1/h), M the largest coordinate magnitude and
+    w × h the ground truth's size. pycocotools adds x + (x2 − x1) back in xywh form, an
+    error relative to M, not to the box. +∞ where the proof's conditions fail (a bound
+    infinite, a degenerate or extreme ground truth)."""
+    coords = np.abs(np.concatenate([np.asarray(outer, float), np.asarray(gt, float)]))
+    width, height = float(gt[2] - gt[0]), float(gt[3] - gt[1])
+    if not (np.all(np.isfinite(coords)) and min(width, height) >= 2.0**-400):
+        return np.inf
+    largest = float(coords.max())
+    ratio = largest * (1.0 / width + 1.0 / height)
+    if largest > 2.0**500 or ratio > 2.0**44:  # the proof needs M·u·(1/w + 1/h) ≤ 1/300
+        return np.inf
+    return float(step_up(IOU_ROUNDING + 2.0**-50 * ratio, 2))
+
+
 def _bounds(values: Sequence[float | None], infinity: float) -> np.ndarray:
     return np.array([infinity if v is None else v for v in values], dtype=float)
+
+
+def _finite(value: float | None, infinity: float) -> float:
+    return infinity if value is None else float(value)
 
 
 def _slots(boxes: list[dict], may_appear: list[dict]) -> list[dict]:
@@ -56,69 +92,123 @@ def _slots(boxes: list[dict], may_appear: list[dict]) -> list[dict]:
         low, high = b.get("label_range") or [b["label"], b["label"]]
         slots.append({
             "lower": _bounds(b["lower"], -np.inf), "upper": _bounds(b["upper"], np.inf),
-            "label_low": -np.inf if low is None else low,
-            "label_high": np.inf if high is None else high,
-            "score_low": -np.inf if b.get("score_lower") is None else b["score_lower"],
-            "score_high": np.inf if b.get("score_upper") is None else b["score_upper"],
+            "label_low": _finite(low, -np.inf), "label_high": _finite(high, np.inf),
+            "score_low": _finite(b.get("score_lower"), -np.inf),
+            "score_high": _finite(b.get("score_upper"), np.inf),
             "certain": bool(b["label_certified"] and not b["may_vanish"]),
             "label": b["label"]})
     for m in may_appear:
         low, high = m["label_range"]
         slots.append({
             "lower": _bounds(m["lower"], -np.inf), "upper": _bounds(m["upper"], np.inf),
-            "label_low": -np.inf if low is None else low,
-            "label_high": np.inf if high is None else high,
-            "score_low": -np.inf,
-            "score_high": np.inf if m["score_upper"] is None else m["score_upper"],
+            "label_low": _finite(low, -np.inf), "label_high": _finite(high, np.inf),
+            "score_low": -np.inf, "score_high": _finite(m["score_upper"], np.inf),
             "certain": False, "label": None})
     return slots
 
 
-def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dict],
-                    may_appear: list[dict] = ()) -> dict:
-    """One frame's contribution to certified AP@50: per label, the worst-case ranked list.
+def _outer(slot: dict) -> np.ndarray:
+    return np.array([slot["lower"][0], slot["lower"][1], slot["upper"][2], slot["upper"][3]])
 
-    A box is a certified true positive of a ground truth g when it is present under every
-    attack with a certified label (no bound infinite), its worst-case IoU with g is ≥ 0.5,
-    and no other slot — present, may-vanish or may-appear, of a label that may equal g's —
-    can reach IoU ≥ 0.5 with g (so nothing else can take g first). Certified true
-    positives enter at their lowest score, every other slot that may carry the label
-    enters as a false positive at its highest score. ``gt_boxes`` exclude ignored regions.
-    Returns {"scored": {label: [(score, is_tp)]}, "num_gt": {label: count},
-    "certified_tp": int}.
+
+def _can_reach(slot: dict, gt: np.ndarray, label: int) -> bool:
+    """The slot may carry ``label`` and pycocotools may find its IoU with ``gt`` ≥ 0.5."""
+    if not slot["label_low"] <= label <= slot["label_high"]:
+        return False
+    highest = iou_upper_bound(slot["lower"], slot["upper"], gt, gt)
+    return bool(step_up(highest + coco_iou_margin(_outer(slot), gt)) >= IOU_THRESHOLD)
+
+
+def _surely_overlaps(slot: dict, gt: np.ndarray) -> bool:
+    """pycocotools finds IoU ≥ 0.5 with ``gt`` for every box inside the slot's bounds."""
+    lowest = worst_case_iou(slot["lower"], slot["upper"], gt)
+    return bool(step_down(lowest - coco_iou_margin(_outer(slot), gt)) >= IOU_THRESHOLD)
+
+
+def _outranked_by(slots: list[dict], t: int, label: int) -> int:
+    """How many other slots may carry ``label`` with a score that may reach t's lowest."""
+    return sum(s != t and slot["label_low"] <= label <= slot["label_high"]
+               and slot["score_high"] >= slots[t]["score_low"] for s, slot in enumerate(slots))
+
+
+def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dict],
+                    may_appear: list[dict] = (), max_dets: int | None = MAX_DETS) -> dict:
+    """One frame's contribution to certified AP@50 (docs/certified_ap.md, "Definition").
+
+    A slot is a certified true positive of a ground truth g when it is present under every
+    attack with a certified label (no bound infinite), pycocotools' IoU of every box inside
+    its bounds with g is ≥ 0.5, no other slot that may carry g's label can reach IoU ≥ 0.5
+    with g (so nothing else can take g first), and fewer than ``max_dets`` other slots may
+    carry its label at a score reaching its lowest (so pycocotools' per-image cap keeps
+    it; None: no cap). Certified true positives enter at their lowest score; every other
+    slot enters as a false positive at its highest score, for every label its label
+    interval holds — in this frame whether or not the label has ground truth here, since
+    AP pools every frame's list. ``gt_boxes`` exclude ignored regions.
+
+    Returns {"true_positives": (k, 2) [score, label], "false_positives": (m, 3) [score,
+    label_low, label_high], "num_gt": {label: count}, "certified_tp": k, "max_dets"};
+    :func:`worst_case_lists` reads it per label.
     """
     gt_boxes = np.asarray(gt_boxes, dtype=float).reshape(-1, 4)
     gt_labels = np.asarray(gt_labels, dtype=int).reshape(-1)
     slots = _slots(list(boxes), list(may_appear))
     # can_reach[s, g]: slot s may carry g's label and overlap g with IoU ≥ 0.5.
-    can_reach = np.zeros((len(slots), len(gt_boxes)), dtype=bool)
-    for s, slot in enumerate(slots):
-        for g, (gt, label) in enumerate(zip(gt_boxes, gt_labels, strict=True)):
-            if slot["label_low"] <= label <= slot["label_high"]:
-                can_reach[s, g] = iou_upper_bound(slot["lower"], slot["upper"], gt, gt) >= 0.5
+    can_reach = np.array([[_can_reach(slot, gt, label) for gt, label in zip(
+        gt_boxes, gt_labels, strict=True)] for slot in slots], dtype=bool).reshape(
+        len(slots), len(gt_boxes))
     reached_once = can_reach.sum(axis=0) == 1
     certified = np.zeros(len(slots), dtype=bool)
     for s, slot in enumerate(slots):
         if not slot["certain"]:
             continue
-        exclusive = reached_once & can_reach[s]
-        for g in np.flatnonzero(exclusive & (gt_labels == slot["label"])):
-            if worst_case_iou(slot["lower"], slot["upper"], gt_boxes[g]) >= IOU_THRESHOLD:
-                certified[s] = True
-                break
-    scored: dict[int, Scored] = defaultdict(list)
-    labels = set(gt_labels.tolist()) | {int(s["label"]) for s in slots if s["label"] is not None}
-    for label in labels:
-        for s, slot in enumerate(slots):
-            if certified[s] and slot["label"] == label:
-                scored[label].append((slot["score_low"], True))
-            elif slot["label_low"] <= label <= slot["label_high"]:
-                scored[label].append((slot["score_high"], False))
-    # Labels a may-appear or uncertified slot could take beyond those named: any label
-    # with ground truth is covered above; others have no AP.
+        exclusive = reached_once & can_reach[s] & (gt_labels == slot["label"])
+        if any(_surely_overlaps(slot, gt_boxes[g]) for g in np.flatnonzero(exclusive)):
+            certified[s] = max_dets is None or _outranked_by(slots, s, slot["label"]) < max_dets
+    true_positives = [(slots[s]["score_low"], slots[s]["label"]) for s in np.flatnonzero(certified)]
+    false_positives = [(slot["score_high"], slot["label_low"], slot["label_high"])
+                       for s, slot in enumerate(slots) if not certified[s]]
     num_gt = dict(zip(*np.unique(gt_labels, return_counts=True), strict=True))
-    return {"scored": dict(scored), "num_gt": {int(k): int(v) for k, v in num_gt.items()},
-            "certified_tp": int(certified.sum())}
+    return {"true_positives": np.array(true_positives, dtype=float).reshape(-1, 2),
+            "false_positives": np.array(false_positives, dtype=float).reshape(-1, 3),
+            "num_gt": {int(k): int(v) for k, v in num_gt.items()},
+            "certified_tp": int(certified.sum()), "max_dets": max_dets}
+
+
+def _worst_case_arrays(frame: dict, label: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, is_tp) of one label's worst-case list in one frame, ranked (ties: false
+    positives first) and cut to the frame's ``max_dets``."""
+    tp, fp = frame["true_positives"], frame["false_positives"]
+    tp_score = tp[tp[:, 1] == label, 0]
+    fp_score = fp[(fp[:, 1] <= label) & (label <= fp[:, 2]), 0]
+    score = np.concatenate([tp_score, fp_score])
+    hit = np.r_[np.ones(len(tp_score), bool), np.zeros(len(fp_score), bool)]
+    order = np.lexsort((hit, -score))[:frame["max_dets"]]
+    return score[order], hit[order]
+
+
+def worst_case_lists(frame: dict, labels: Sequence[int]) -> dict[int, Scored]:
+    """Per label, the ranked (score, is_tp) worst-case list of a :func:`certified_frame`."""
+    out = {}
+    for label in labels:
+        score, hit = _worst_case_arrays(frame, label)
+        out[int(label)] = [(float(s), bool(h)) for s, h in zip(score, hit, strict=True)]
+    return out
+
+
+def certified_ap(frames: list[dict], num_gt: dict[int, int],
+                 labels: Sequence[int]) -> dict[int, float]:
+    """Per-label certified AP@50 over :func:`certified_frame` results: the AP of the
+    worst-case lists pooled over the frames, lowered by :data:`AP_ROUNDING` so that it
+    stays below pycocotools' own arithmetic (docs/certified_ap.md)."""
+    out = {}
+    for label in labels:
+        parts = [_worst_case_arrays(frame, label) for frame in frames]
+        score = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
+        hit = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, bool)
+        ap = _ap(score, hit, num_gt.get(label, 0))
+        out[label] = ap if np.isnan(ap) or ap == 0 else max(0.0, float(step_down(
+            ap - AP_ROUNDING)))
+    return out
 
 
 def greedy_match(scores: np.ndarray, labels: np.ndarray, overlap: np.ndarray,
@@ -163,14 +253,21 @@ def dataset_ap(frames: list[dict[int, Scored]], num_gt: dict[int, int],
 
 
 def failure_probability(record: dict) -> float | None:
-    """Union bound on the chance that a bound the certified AP of this frame rests on is
-    wrong: the 12 bounds of every observed slot and, per possible bin, the one bound that
-    rules out every slot never observed (docs/certified_ap.md). None if the bin count is
-    unknown."""
+    """A failure bound for one frame's certified statements (docs/certified_ap.md, "With
+    which probability"): α' · min(12 · slot family, 12 · observed slots + 2 · possible
+    bins), α' the level of each bound. The first term is the union bound over every slot
+    the settings allow (fixed before sampling); the second counts the 12 bounds of every
+    slot the samples showed plus, per bin that could form, one bound that covers every
+    slot not shown and one that covers every slot shown although rarely filled — valid in
+    the sense that the chance of a wrong statement together with a bound ≤ b is ≤ b, for
+    every b. None if the bin count is unknown."""
     bins = record.get("possible_bins")
     if bins is None:
         return None
     slots = record.get("observed_slots")
     if slots is None:
         slots = len(record["boxes"]) + len(record.get("may_appear", []))
-    return min(1.0, record["alpha_per_bound"] * (12 * slots + bins))
+    count = 12 * int(slots) + 2 * int(bins)
+    if record.get("slot_family") is not None:
+        count = min(count, 12 * int(record["slot_family"]))
+    return min(1.0, float(step_up(record["alpha_per_bound"] * count)))

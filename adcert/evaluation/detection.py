@@ -19,12 +19,14 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
 from adcert.evaluation.certified_ap import (
+    certified_ap,
     certified_frame,
     chiang_frame,
     dataset_ap,
     failure_probability,
 )
 from adcert.evaluation.coco import coco_ap50
+from adcert.stats._rounding import step_up
 
 
 def frame_matches(sample: dict) -> dict:
@@ -45,10 +47,12 @@ def frame_matches(sample: dict) -> dict:
             "ignored_boxes": np.asarray(sample.get("ignored_boxes", []), float).reshape(-1, 4),
             "ignored_labels": np.asarray(sample.get("ignored_labels", []), int).reshape(-1)}
     record = sample.get("record")
-    bins = None if record is None else record.get("possible_bins")
+    # The bin count and slot family are settings, the same at every ε of the sweep.
+    settings = {} if record is None else {key: record.get(key)
+                                          for key in ("possible_bins", "slot_family")}
     sweep = [{"eps": entry["eps"],
               **_certified_matches(gt_boxes, gt_labels, entry["boxes"], entry["may_appear"],
-                                   None if record is None else {**entry, "possible_bins": bins})}
+                                   None if record is None else {**entry, **settings})}
              for entry in sample.get("eps_sweep", [])]
     return {
         "clean": {**coco, "detections": np.asarray(sample["clean"], float).reshape(-1, 6)},
@@ -84,6 +88,12 @@ SWEEP_FIGURES = ("certified_ap50", "certified_ap50_per_class", "chiang_certified
 def _mean(values: dict[str, float]) -> float | None:
     valid = [v for v in values.values() if not math.isnan(v)]
     return float(np.mean(valid)) if valid else None
+
+
+def _upper_sum(values: list[float]) -> float:
+    """min(1, Σ values), never below the exact sum: fsum rounds correctly, one step up."""
+    total = math.fsum(values)
+    return min(1.0, float(step_up(total))) if total > 0 else 0.0
 
 
 def _strict(per_class: dict[str, float]) -> dict[str, float | None]:
@@ -145,15 +155,14 @@ class CertifiedDetMetric(BaseMetric):
         may-vanish rate of one certificate per frame (:func:`_certified_matches`)."""
         labels = list(range(len(self.classes)))
         metrics = self._ap_figures({
-            "certified": dataset_ap([f["certified"]["scored"] for f in frames], num_gt,
-                                    labels),
+            "certified": certified_ap([f["certified"] for f in frames], num_gt, labels),
             "chiang_certified": dataset_ap([f["chiang"] for f in frames], num_gt, labels)})
         total_gt = sum(num_gt.values())
         certified_tp = sum(f["certified"]["certified_tp"] for f in frames)
         metrics["certified_recall"] = certified_tp / total_gt if total_gt else None
         failures = [f["failure"] for f in frames]
         metrics["certified_failure_bound"] = (
-            None if any(f is None for f in failures) else min(1.0, float(sum(failures))))
+            None if any(f is None for f in failures) else _upper_sum(failures))
         boxes = sum(f["boxes"] for f in frames)
         metrics["may_vanish_rate"] = (sum(f["may_vanish"] for f in frames) / boxes
                                       if boxes else None)
