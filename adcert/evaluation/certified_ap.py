@@ -125,10 +125,13 @@ def _surely_overlaps(slot: dict, gt: np.ndarray) -> bool:
     return bool(step_down(lowest - coco_iou_margin(_outer(slot), gt)) >= IOU_THRESHOLD)
 
 
-def _outranked_by(slots: list[dict], t: int, label: int) -> int:
-    """How many other slots may carry ``label`` with a score that may reach t's lowest."""
-    return sum(s != t and slot["label_low"] <= label <= slot["label_high"]
-               and slot["score_high"] >= slots[t]["score_low"] for s, slot in enumerate(slots))
+def _outranked_by(slots: list[dict], t: int) -> int:
+    """How many other slots may carry t's label with a score that may reach t's lowest:
+    at most that many detections can rank before t in pycocotools' list of its label."""
+    label, lowest = slots[t]["label"], slots[t]["score_low"]
+    may = np.array([[s["label_low"], s["label_high"], s["score_high"]] for s in slots])
+    ahead = (may[:, 0] <= label) & (label <= may[:, 1]) & (may[:, 2] >= lowest)
+    return int(ahead.sum()) - 1  # t itself qualifies
 
 
 def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dict],
@@ -163,7 +166,7 @@ def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dic
             continue
         exclusive = reached_once & can_reach[s] & (gt_labels == slot["label"])
         if any(_surely_overlaps(slot, gt_boxes[g]) for g in np.flatnonzero(exclusive)):
-            certified[s] = max_dets is None or _outranked_by(slots, s, slot["label"]) < max_dets
+            certified[s] = max_dets is None or _outranked_by(slots, s) < max_dets
     true_positives = [(slots[s]["score_low"], slots[s]["label"]) for s in np.flatnonzero(certified)]
     false_positives = [(slot["score_high"], slot["label_low"], slot["label_high"])
                        for s, slot in enumerate(slots) if not certified[s]]
