@@ -515,7 +515,8 @@ def worst_case_iou(
 ) -> float:
     """Smallest IoU with ``gt_box`` of any box with lower ≤ (x1, y1, x2, y2) ≤ upper (§3).
 
-    Certified AP@50 counts a box when this is ≥ 0.5. The 16 corner boxes suffice. Fix
+    Certified AP@50 counts a box when this, less pycocotools' rounding margin, is ≥ 0.5
+    (docs/certified_ap.md). The 16 corner boxes suffice. Fix
     three coordinates and move the right edge x2 (IoU := 0 for an empty box): IoU is 0
     until the boxes overlap, then linear-fractional starting from 0, hence non-decreasing,
     until x2 passes the ground truth's x2, then non-increasing as only the union grows;

@@ -4,8 +4,10 @@ certified recall, and Chiang et al.'s reading of certified AP@50.
 - ``clean_ap50`` / ``smoothed_ap50``: pycocotools as mmdet's ``CocoMetric`` (crowd regions,
   maxDets 100); clean detections at the model's own test score threshold.
 - ``certified_ap50`` / ``certified_recall``: lower bounds on the AP@50 / recall of the
-  attacked smoothed detector (docs/certified_ap.md, :mod:`adcert.evaluation.certified_ap`),
-  holding jointly with probability ≥ 1 − ``certified_failure_bound``.
+  attacked smoothed detector as pycocotools computes them (docs/certified_ap.md,
+  :mod:`adcert.evaluation.certified_ap`), holding jointly except with probability
+  ``certified_failure_bound`` (valid as docs/certified_ap.md, "With which probability",
+  proves: P(wrong and bound ≤ b) ≤ b for every b).
 - ``chiang_certified_ap50``: the paper's reading, for comparison only; not a bound.
 """
 
