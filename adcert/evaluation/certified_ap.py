@@ -13,6 +13,7 @@ calls these directly.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -58,23 +59,30 @@ def average_precision(scored: Scored, num_gt: int) -> float:
     return _ap(score, hit, num_gt)
 
 
-def coco_iou_margin(outer: Sequence[float], gt: Sequence[float]) -> float:
-    """How far pycocotools' IoU of ``gt`` and any box inside the ``outer`` box (x1 lower,
-    y1 lower, x2 upper, y2 upper of a slot's bounds) can lie from the exact IoU, plus the
-    rounding of :func:`iou_upper_bound` / :func:`worst_case_iou` (docs/certified_ap.md,
-    "Arithmetic"): 2⁻⁴⁸ + 2⁻⁵⁰ · M · (1/w + 1/h), M the largest coordinate magnitude and
-    w × h the ground truth's size. pycocotools adds x + (x2 − x1) back in xywh form, an
-    error relative to M, not to the box. +∞ where the proof's conditions fail (a bound
+def coco_iou_margins(outer: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """How far pycocotools' IoU of a ground truth and any box inside an ``outer`` box (x1
+    lower, y1 lower, x2 upper, y2 upper of a slot's bounds) can lie from the exact IoU,
+    plus the rounding of :func:`iou_upper_bound` / :func:`worst_case_iou`, for every pair
+    of (S, 4) outer boxes and (G, 4) ground truths (docs/certified_ap.md, "Arithmetic"):
+    2⁻⁴⁸ + 2⁻⁵⁰ · M · (1/w + 1/h), M the pair's largest coordinate magnitude and w × h
+    the ground truth's size. pycocotools adds x + (x2 − x1) back in xywh form, an error
+    relative to M, not to the box. +∞ where the proof's conditions fail (a bound
     infinite, a degenerate or extreme ground truth)."""
-    coords = np.abs(np.concatenate([np.asarray(outer, float), np.asarray(gt, float)]))
-    width, height = float(gt[2] - gt[0]), float(gt[3] - gt[1])
-    if not (np.all(np.isfinite(coords)) and min(width, height) >= 2.0**-400):
-        return np.inf
-    largest = float(coords.max())
-    ratio = largest * (1.0 / width + 1.0 / height)
-    if largest > 2.0**500 or ratio > 2.0**44:  # the proof needs M·u·(1/w + 1/h) ≤ 1/300
-        return np.inf
-    return float(step_up(IOU_ROUNDING + 2.0**-50 * ratio, 2))
+    outer = np.asarray(outer, dtype=float).reshape(-1, 4)
+    gt = np.asarray(gt, dtype=float).reshape(-1, 4)
+    width, height = gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]
+    largest = np.maximum(np.abs(outer).max(axis=1)[:, None], np.abs(gt).max(axis=1)[None, :])
+    usable = (np.minimum(width, height) >= 2.0**-400)[None, :] & (largest <= 2.0**500)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = largest * (1.0 / width + 1.0 / height)[None, :]
+    usable &= np.isfinite(ratio) & (ratio <= 2.0**44)  # the proof needs η ≤ 0.01
+    margin = step_up(IOU_ROUNDING + 2.0**-50 * np.where(usable, ratio, 0.0), 2)
+    return np.where(usable, margin, np.inf)
+
+
+def coco_iou_margin(outer: Sequence[float], gt: Sequence[float]) -> float:
+    """:func:`coco_iou_margins` of one outer box and one ground truth."""
+    return float(coco_iou_margins(outer, gt)[0, 0])
 
 
 def _bounds(values: Sequence[float | None], infinity: float) -> np.ndarray:
@@ -111,18 +119,18 @@ def _outer(slot: dict) -> np.ndarray:
     return np.array([slot["lower"][0], slot["lower"][1], slot["upper"][2], slot["upper"][3]])
 
 
-def _can_reach(slot: dict, gt: np.ndarray, label: int) -> bool:
+def _can_reach(slot: dict, gt: np.ndarray, label: int, margin: float) -> bool:
     """The slot may carry ``label`` and pycocotools may find its IoU with ``gt`` ≥ 0.5."""
     if not slot["label_low"] <= label <= slot["label_high"]:
         return False
-    highest = iou_upper_bound(slot["lower"], slot["upper"], gt, gt)
-    return bool(step_up(highest + coco_iou_margin(_outer(slot), gt)) >= IOU_THRESHOLD)
+    highest = iou_upper_bound(slot["lower"], slot["upper"], gt, gt) + margin
+    return math.nextafter(highest, math.inf) >= IOU_THRESHOLD  # above the rounded sum
 
 
-def _surely_overlaps(slot: dict, gt: np.ndarray) -> bool:
+def _surely_overlaps(slot: dict, gt: np.ndarray, margin: float) -> bool:
     """pycocotools finds IoU ≥ 0.5 with ``gt`` for every box inside the slot's bounds."""
-    lowest = worst_case_iou(slot["lower"], slot["upper"], gt)
-    return bool(step_down(lowest - coco_iou_margin(_outer(slot), gt)) >= IOU_THRESHOLD)
+    lowest = worst_case_iou(slot["lower"], slot["upper"], gt) - margin
+    return math.nextafter(lowest, -math.inf) >= IOU_THRESHOLD
 
 
 def _outranked_by(slots: list[dict], t: int) -> int:
@@ -155,17 +163,20 @@ def certified_frame(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dic
     gt_boxes = np.asarray(gt_boxes, dtype=float).reshape(-1, 4)
     gt_labels = np.asarray(gt_labels, dtype=int).reshape(-1)
     slots = _slots(list(boxes), list(may_appear))
-    # can_reach[s, g]: slot s may carry g's label and overlap g with IoU ≥ 0.5.
-    can_reach = np.array([[_can_reach(slot, gt, label) for gt, label in zip(
-        gt_boxes, gt_labels, strict=True)] for slot in slots], dtype=bool).reshape(
+    margin = coco_iou_margins([_outer(slot) for slot in slots], gt_boxes).reshape(
         len(slots), len(gt_boxes))
+    # can_reach[s, g]: slot s may carry g's label and overlap g with IoU ≥ 0.5.
+    can_reach = np.array([[_can_reach(slot, gt, label, margin[s, g]) for g, (gt, label) in
+                           enumerate(zip(gt_boxes, gt_labels, strict=True))]
+                          for s, slot in enumerate(slots)], dtype=bool).reshape(margin.shape)
     reached_once = can_reach.sum(axis=0) == 1
     certified = np.zeros(len(slots), dtype=bool)
     for s, slot in enumerate(slots):
         if not slot["certain"]:
             continue
         exclusive = reached_once & can_reach[s] & (gt_labels == slot["label"])
-        if any(_surely_overlaps(slot, gt_boxes[g]) for g in np.flatnonzero(exclusive)):
+        if any(_surely_overlaps(slot, gt_boxes[g], margin[s, g])
+               for g in np.flatnonzero(exclusive)):
             certified[s] = max_dets is None or _outranked_by(slots, s) < max_dets
     true_positives = [(slots[s]["score_low"], slots[s]["label"]) for s in np.flatnonzero(certified)]
     false_positives = [(slot["score_high"], slot["label_low"], slot["label_high"])
