@@ -15,7 +15,7 @@ def _xywh(box) -> list[float]:
 
 
 def coco_ap50(frames: list[dict], labels: list[int]) -> dict[int, float]:
-    """Per-label AP at IoU 0.5 (all areas, 100 detections per image) by pycocotools.
+    """Per-label AP at IoU 0.5 (all areas, 100 detections per image and class) by pycocotools.
 
     Each frame holds ``gt_boxes`` (G, 4), ``gt_labels`` (G,), optional ``ignored_boxes``
     (K, 4) / ``ignored_labels`` (K,) (crowd regions: a detection on one is neither true
