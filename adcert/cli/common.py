@@ -50,6 +50,10 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--amp", action="store_true", help="mixed precision on CUDA")
     parser.add_argument("--unsafe-load", action="store_true",
                         help="allow pickled Python objects in the checkpoint (trusted files only)")
+    parser.add_argument("--denoiser", nargs=2, metavar=("CONFIG", "CHECKPOINT"),
+                        help="certify the model behind this denoiser (denoised smoothing; "
+                             "overrides the config's certify.denoiser); CHECKPOINT `none` "
+                             "for one without weights of its own")
     return parser
 
 
@@ -84,7 +88,8 @@ def run_options(args):
                       cfg_options=dict(args.cfg_options or {}), work_dir=args.work_dir,
                       images=args.images, out=args.out, show_dir=args.show_dir,
                       launcher=args.launcher, device=args.device, amp=args.amp,
-                      unsafe_load=args.unsafe_load, resume=args.resume)
+                      unsafe_load=args.unsafe_load, resume=args.resume,
+                      denoiser=tuple(args.denoiser) if args.denoiser else None)
 
 
 def settings_flags(args, settings_type) -> dict:

@@ -32,10 +32,19 @@ class LoadedModel:
     checkpoint_path: str
     checkpoint_sha256: str
     device: torch.device
+    # adcert.models.denoiser.LoadedDenoiser in front of the model, if the run has one.
+    denoiser: Any = None
 
     @property
     def dataset_meta(self) -> dict:
         return getattr(self.model, "dataset_meta", None) or {}
+
+    def describe(self) -> dict:
+        """The ``model`` block of every record: config, checkpoint and hash, and the
+        denoiser in front of the model (None without one)."""
+        return {"config": self.config_path, "checkpoint": self.checkpoint_path,
+                "checkpoint_sha256": self.checkpoint_sha256,
+                "denoiser": self.denoiser.describe() if self.denoiser is not None else None}
 
 
 def file_sha256(path: str) -> str:

@@ -72,27 +72,30 @@ def certify_image(model, image: str, settings: DetSettings | SegSettings,
     generator = image_generator(settings.seed, image_id or os.path.basename(image),
                                 model.device)
     if isinstance(settings, DetSettings):
-        return detection.certify_frame(model.model, packed, settings, generator).certificate
+        return detection.certify_frame(model.model, packed, settings, generator,
+                                       denoiser=model.denoiser).certificate
     classes = model.dataset_meta.get("classes") or ImageFrames(model.cfg, [image]).metainfo.get(
         "classes")
     if not classes:
         raise ValueError("neither the checkpoint nor the config names the classes")
     return segmentation.certify_frame(model.model, packed, len(classes), settings,
-                                      generator).certificate
+                                      generator, denoiser=model.denoiser).certificate
 
 
 def certify_dataset(config: str, checkpoint: str, settings: DetSettings | SegSettings, *,
                     work_dir: str | None = None, images: str | None = None,
                     device: str | None = None, cfg_options: dict | None = None,
-                    unsafe_load: bool = False, resume: str | bool | None = None):
+                    unsafe_load: bool = False, resume: str | bool | None = None,
+                    denoiser: tuple[str, str] | None = None):
     """Certify the config's test set (or ``images``: a folder or video) as the command-line
     tools do; returns :class:`adcert.pipeline.engine.RunResult` (``records``, ``summary``,
-    ``run_dir``). The run folder is written as by the tools, so it can be resumed."""
+    ``run_dir``). The run folder is written as by the tools, so it can be resumed.
+    ``denoiser`` is (config, checkpoint) of a denoiser to certify the model behind."""
     from adcert.pipeline.engine import run
     from adcert.pipeline.session import RunOptions, open_session
 
     task = _task(settings)
     options = RunOptions(config=config, checkpoint=checkpoint, cfg_options=dict(cfg_options or {}),
                          work_dir=work_dir, images=images, device=device,
-                         unsafe_load=unsafe_load, resume=resume)
+                         unsafe_load=unsafe_load, resume=resume, denoiser=denoiser)
     return run(open_session(task, options, settings=settings))

@@ -34,6 +34,7 @@ class RunOptions:
     amp: bool = False
     unsafe_load: bool = False
     resume: str | bool | None = None  # a run folder, True for the latest, None for a new run
+    denoiser: tuple[str, str] | None = None  # --denoiser CONFIG CHECKPOINT
 
 
 @dataclass
@@ -150,6 +151,7 @@ def _manifest(task, options: RunOptions, settings, seed: int, loaded, frames: Fr
         "cfg_options": options.cfg_options,
         "checkpoint": os.path.abspath(options.checkpoint),
         "checkpoint_sha256": loaded.checkpoint_sha256,
+        "denoiser": loaded.denoiser.describe() if loaded.denoiser is not None else None,
         "unsafe_load": options.unsafe_load,
         "source": frames.source,
         "frames": frames.describe(),
@@ -191,8 +193,9 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
     cfg = load_config(options.config, options.cfg_options)
     if "test_dataloader" not in cfg:
         raise ValueError("the config has no `test_dataloader` to take frames from")
+    certify_cfg, denoiser = _split_denoiser(cfg.get("certify"), options)
     if settings is None:
-        settings = task.settings_type.build(cfg.get("certify"), flags)
+        settings = task.settings_type.build(certify_cfg, flags)
     elif not isinstance(settings, task.settings_type):
         raise ValueError(f"{task.name} needs {task.settings_type.__name__}, got "
                          f"{type(settings).__name__}")
@@ -223,6 +226,13 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
         settings = dataclasses.replace(settings, seed=original["settings"].get("seed"))
     loaded = load_model(cfg, options.checkpoint, task.framework, device=device,
                         unsafe_load=options.unsafe_load)
+    if denoiser is not None:
+        from adcert.models.denoiser import load_denoiser
+
+        spec, checkpoint, denoiser_config = denoiser
+        loaded.denoiser = load_denoiser(spec, checkpoint, device, sigma=settings.sigma,
+                                        config_path=denoiser_config,
+                                        unsafe_load=options.unsafe_load)
     if original is None:
         run_dir = _broadcast(rundir.new_run_dir(_work_dir(options)) if rank == 0 else None,
                              world_size)
@@ -253,6 +263,20 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
                         f"{len(frames)} frames from {frames.source}, seed {seed}, "
                         f"{world_size} rank(s), settings {settings.to_dict()}")
     return session
+
+
+def _split_denoiser(certify_cfg: Any, options: RunOptions) -> tuple[Any, tuple | None]:
+    """The config's ``certify`` dict without its ``denoiser`` entry, and the denoiser the
+    run asks for (``--denoiser`` over ``certify.denoiser``; see
+    :func:`adcert.models.denoiser.resolve_denoiser`)."""
+    from collections.abc import Mapping
+
+    from adcert.models.denoiser import resolve_denoiser
+
+    requested = resolve_denoiser(certify_cfg, options.denoiser)
+    if isinstance(certify_cfg, Mapping) and "denoiser" in certify_cfg:
+        certify_cfg = {k: v for k, v in certify_cfg.items() if k != "denoiser"}
+    return certify_cfg, requested
 
 
 def _logger(run_dir: str):
