@@ -23,6 +23,8 @@ import torch
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 
+from adcert.models import denoiser as _denoisers  # noqa: F401 - registers the denoiser kinds
+
 OBJECTIVES = ("mse", "stability")
 
 
@@ -49,10 +51,16 @@ class DenoiserTrainer(BaseModel):
             if not isinstance(task, Mapping):
                 raise ValueError("the stability objective needs task=dict(config=..., "
                                  "checkpoint=..., framework=...)")
+            from mmengine.registry import DefaultScope
+
             from adcert.models.loading import load_model
 
+            scope = DefaultScope.get_current_instance()
             loaded = load_model(task["config"], task["checkpoint"], task["framework"],
                                 device="cpu")
+            if scope is not None:  # loading made the task's framework the default scope
+                DefaultScope.get_instance(f"adcert-denoiser-{id(self)}",
+                                          scope_name=scope.scope_name)
             for parameter in loaded.model.parameters():
                 parameter.requires_grad_(False)
             self._task = [loaded.model.eval(), loaded.framework]

@@ -20,7 +20,7 @@ train_pipeline = [
     dict(type="PackSegInputs"),
 ]
 train_dataloader = dict(
-    batch_size=16,
+    batch_size=8,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type="InfiniteSampler", shuffle=True),
@@ -31,7 +31,7 @@ train_dataloader = dict(
 
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=2e-3,
                                                          weight_decay=1e-4))
-max_iters = 1500
+max_iters = 800
 param_scheduler = [
     dict(type="LinearLR", start_factor=1e-2, by_epoch=False, begin=0, end=50),
     dict(type="CosineAnnealingLR", eta_min=1e-5, by_epoch=False, begin=50, end=max_iters,
@@ -42,7 +42,7 @@ default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=25, log_metric_by_epoch=False),
     param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=250, max_keep_ckpts=1),
+    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=200, max_keep_ckpts=1),
     sampler_seed=dict(type="DistSamplerSeedHook"),
 )
 log_processor = dict(by_epoch=False)
