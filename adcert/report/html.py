@@ -162,7 +162,10 @@ def _plots(figures: dict) -> str:
     if figures["readings"]:
         panels.append((plots.plot_readings(figures["readings"]),
                        "Base model on clean frames, smoothed model without attack, and the "
-                       "certified lower bound under attack."))
+                       "certified lower bound under attack. Segmentation runs have no "
+                       "smoothed bar (n/a): the τ-abstain segmenter's unattacked output is "
+                       "known only through the test that certifies it, so its reading is "
+                       "the certified bar."))
     if not panels:
         return '<h2 id="plots">Plots</h2><p>No complete run: nothing to plot.</p>'
     body = "".join(f"<figure>{_image(png, caption)}<figcaption>{esc(caption)}</figcaption>"
@@ -232,7 +235,11 @@ def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
         items.append(f"<figure>{image}<figcaption>{esc(caption)}</figcaption></figure>")
     legend = ("Detection: solid = smoothed box, dotted = certified outer bound, dashed = inner "
               "bound, red X = may vanish or label not certified, white = ground truth, "
-              "black frame = certified but wrong. Segmentation: hatched = abstained, "
+              "black frame = certified but wrong; labels: class >=0.72 = certified, every "
+              "box its bounds admit has IoU >= 0.72 with the smoothed box, class <0.5 = "
+              "certified but unlocalised (worst-case IoU below 0.5), class X = may vanish "
+              "or label not certified, 'N labels hidden' = labels left out where no free "
+              "place was near their box. Segmentation: hatched = abstained, "
               "black = certified but wrong.")
     return (f'<h2 id="gallery">Worst frames</h2><p class="small muted">{esc(legend)}</p>'
             f'<div class="gallery">{"".join(items)}</div>')

@@ -132,3 +132,7 @@ def test_small_frames_are_drawn_enlarged_with_their_boxes(tmp_path):
     assert record["boxes"][0]["bbox"] == [10, 10, 40, 40]  # the original is untouched
     drawn = draw_detection(run, record, np.zeros((64, 96, 3), np.uint8))
     assert drawn.shape[1] == MAX_WIDTH
+    # A Cityscapes-sized frame is scaled down before drawing, so labels are sized for the
+    # page rather than shrunk with the frame afterwards.
+    assert draw_detection(run, record, np.zeros((1024, 2048, 3), np.uint8)).shape == (
+        480, MAX_WIDTH, 3)
