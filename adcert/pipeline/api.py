@@ -42,15 +42,26 @@ def _task(settings_or_name):
 
 
 def load_model(config: str, checkpoint: str, task: str, device: str | None = None,
-               cfg_options: dict | None = None, unsafe_load: bool = False):
+               cfg_options: dict | None = None, unsafe_load: bool = False,
+               denoiser: tuple[str, str | None] | None = None):
     """Build ``config``'s model for ``task`` ("detection" / "segmentation") and load
     ``checkpoint`` (``weights_only`` unless ``unsafe_load``): a
-    :class:`adcert.models.loading.LoadedModel`."""
+    :class:`adcert.models.loading.LoadedModel`. ``denoiser`` (config, checkpoint or None)
+    puts a denoiser in front of it: certificates are then about the denoiser followed by
+    the model (``docs/certificates.md`` §8)."""
+    from adcert.models.denoiser import denoiser_spec, load_denoiser
     from adcert.models.loading import load_model as _load
     from adcert.pipeline.session import resolve_device
 
-    return _load(config, checkpoint, _task(task).framework, device=resolve_device(device),
-                 cfg_options=cfg_options, unsafe_load=unsafe_load)
+    device = resolve_device(device)
+    loaded = _load(config, checkpoint, _task(task).framework, device=device,
+                   cfg_options=cfg_options, unsafe_load=unsafe_load)
+    if denoiser is not None:
+        denoiser_config, denoiser_checkpoint = denoiser
+        loaded.denoiser = load_denoiser(denoiser_spec(denoiser_config), denoiser_checkpoint,
+                                        device, config_path=denoiser_config,
+                                        unsafe_load=unsafe_load)
+    return loaded
 
 
 def certify_image(model, image: str, settings: DetSettings | SegSettings,
