@@ -244,8 +244,9 @@ def assess(req: Requirement, runs: list[Run]) -> Verdict:
     parts = [f"{f.run} ({f.at}): {shown(f.value, req)} {sign if f.met else 'fails'} "
              f"{req.threshold:g}{_jointly(f)}" for f in decided]
     if joint is not None:
-        parts.append(f"joint failure bound of the verdict ≤ {format_up(joint, 3)} (union over "
-                     f"{len(rests_on)} certificate famil{'y' if len(rests_on) == 1 else 'ies'})")
+        if len(rests_on) > 1:
+            parts.append(f"joint failure bound of the verdict ≤ {format_up(joint, 3)} (union "
+                         f"over {len(rests_on)} certificate families)")
         if verdict == MET and not within(joint, req.confidence):
             verdict = NOT_EVIDENCED
             parts.append(_too_loose(joint, len(rests_on), req.confidence))
