@@ -2,10 +2,15 @@
 counted and averaged as mmseg's ``IoUMetric`` does; per-class IoU keyed by class name.
 
 A certified map holds a class or ``ABSTAIN_PIXEL`` (255) per pixel. Two readings:
-- "certified": abstentions count as wrong (they match no ground-truth class);
+- "certified": lower bounds on what the smoothed segmenter scores under any attack in the
+  certified range (``docs/certificates.md`` §4). Accuracy counts abstentions as wrong;
+  IoU and mIoU let every abstained pixel take whichever class hurts most, a class absent
+  from the ground truth included (:mod:`adcert.evaluation.certified_miou`);
 - "on certified pixels": only non-abstaining pixels are scored, as SegCertify also
-  reports.
-Ground-truth pixels equal to ``ignore_index`` are left out of everything.
+  reports (measured, not a bound).
+The abstain rate is a property of the certificate at the clean frame: the share of valid
+pixels it does not certify. Ground-truth pixels equal to ``ignore_index`` are left out of
+everything.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
 from adcert.certify.segmentation import ABSTAIN_PIXEL
+from adcert.evaluation.certified_miou import certified_miou, worst_case_iou
 
 
 def area_counts(pred: np.ndarray, gt: np.ndarray, num_classes: int,
@@ -58,7 +64,9 @@ class CertifiedSegMetric(BaseMetric):
 
     ``process`` takes data samples as dicts with ``gt`` (H, W), ``certified`` (H, W, 255 =
     abstain) and optionally ``clean`` (H, W) maps; the figures describe the smoothed
-    segmenter's certificates at the run's σ, τ, n, α.
+    segmenter's certificates at the run's σ, τ, n, α. ``certified_*`` figures are lower
+    bounds under attack that hold when every frame's certificate does (probability ≥
+    1 − frames × α); ``on_certified_*`` figures are measured.
     """
 
     default_prefix = "cert"
@@ -102,7 +110,19 @@ class CertifiedSegMetric(BaseMetric):
             metrics[f"{name}_acc"] = float(total["intersect"].sum() / scored) if scored else None
             miou, iou = _miou(total)
             metrics[f"{name}_miou"] = None if np.isnan(miou) else miou
+            if name == "certified":  # bounds under attack, not the certified map's score
+                metrics["certified_miou"], iou = self._worst_case(total, results)
             names = self.classes or [str(i) for i in range(self.num_classes)]
             metrics[f"{name}_iou_per_class"] = {
                 k: None if np.isnan(v) else float(v) for k, v in zip(names, iou, strict=True)}
         return metrics
+
+    @staticmethod
+    def _worst_case(certified: dict[str, np.ndarray], results: list) -> tuple:
+        """Certified mIoU and per-class IoU: the abstained pixels per ground-truth class are
+        the certified map's ground-truth pixels less those it certified."""
+        scored = sum(r["on_certified"]["gt_area"] for r in results)
+        abstained = certified["gt_area"] - scored
+        union = certified["pred_area"] + certified["gt_area"] - certified["intersect"]
+        return (certified_miou(certified["intersect"], union, abstained),
+                worst_case_iou(certified["intersect"], union, abstained))

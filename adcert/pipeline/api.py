@@ -15,7 +15,10 @@ summary; the same seed gives the same records). :func:`certify_image` certifies 
 file through the config's test pipeline and returns the certificate object
 (:class:`adcert.certify.detection.DetectionCertificate` or
 :class:`adcert.certify.segmentation.SegmentationCertificate`); its noise is seeded by
-(``settings.seed``, ``image_id``), ``image_id`` defaulting to the file name.
+(``settings.seed``, ``image_id``), ``image_id`` defaulting to the run engine's identity of
+the file: its path relative to ``root`` (the data root or image folder a run would use),
+or its whole absolute path without one — never the bare file name, which ``a/x.png`` and
+``b/x.png`` share.
 """
 
 from __future__ import annotations
@@ -65,23 +68,28 @@ def load_model(config: str, checkpoint: str, task: str, device: str | None = Non
 
 
 def certify_image(model, image: str, settings: DetSettings | SegSettings,
-                  image_id: str | None = None):
+                  image_id: str | None = None, root: str | None = None):
     """Certify one image file with a loaded model; returns the certificate object.
 
-    ``settings.seed`` must be set: a notebook result should be reproducible. The
-    guarantee is the one stated in ``docs/certificates.md`` (§3 per box, §4 per frame).
+    ``settings.seed`` must be set: a notebook result should be reproducible. The noise
+    stream is seeded by (seed, ``image_id``); without an ``image_id`` the frame is keyed as
+    a run keys it (:func:`adcert.pipeline.frames.frame_key`): relative to ``root`` when
+    given — so the result equals that frame's record in a run over ``root`` with the same
+    seed — else by its absolute path, so two files never share a stream (docs/noise.md).
+    The guarantee is the one stated in ``docs/certificates.md`` (§3 per box, §4 per frame).
     """
     from adcert.models.data import ImageFrames
     from adcert.noise import image_generator
     from adcert.pipeline import detection, segmentation
+    from adcert.pipeline.frames import frame_key
 
     if settings.seed is None:
         raise ValueError("certify_image needs settings.seed (e.g. DetSettings(seed=0))")
     if not os.path.isfile(image):
         raise FileNotFoundError(f"image not found: {image}")
     packed = ImageFrames(model.cfg, [image])[0]
-    generator = image_generator(settings.seed, image_id or os.path.basename(image),
-                                model.device)
+    key = image_id if image_id is not None else frame_key(image, root)
+    generator = image_generator(settings.seed, key, model.device)
     if isinstance(settings, DetSettings):
         return detection.certify_frame(model.model, packed, settings, generator,
                                        denoiser=model.denoiser).certificate

@@ -109,6 +109,7 @@ def segmentation_guarantee(correction: str, alpha: float, transform: str,
     attack = ("every ℓ2 perturbation of the resized model input of norm ≤ radius"
               if transform == "gaussian" else f"every {transform} change in certified_range")
     return (f"With probability ≥ 1 − {alpha:g} for the whole frame ({correction} correction "
-            f"over its pixels), every non-abstained pixel of the smoothed segmenter keeps its "
-            f"class under {attack}. About the smoothed model, not the base model."
+            f"over its pixels), every pixel the certificate does not abstain on keeps the "
+            f"smoothed segmenter's class (its majority class) under {attack}; an abstained "
+            f"pixel may take any class. About the smoothed model, not the base model."
             + (_DENOISED if denoised else ""))

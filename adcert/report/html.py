@@ -34,8 +34,10 @@ FIGURE_WORDS = {
     "certified_acc": "certified pixel accuracy: certified and correct",
     "on_certified_acc": "accuracy on certified pixels (measured)",
     "clean_miou": "mIoU of the base model on clean frames",
-    "certified_miou": "certified mIoU (abstentions count as errors)",
-    "abstain_rate": "share of pixels abstained",
+    "certified_miou": "certified mIoU: lower bound under attack (abstained pixels may take "
+                      "any class)",
+    "abstain_rate": "abstain rate: share of pixels the certificate at the clean frame "
+                    "leaves uncertified (a property of the certificate, not certified)",
     "joint_failure_bound": "joint failure probability over the run's frames (union bound)",
     "certified_wrong_rate": "share of pixels certified with a wrong class",
 }
@@ -110,6 +112,7 @@ def _summary(report: dict) -> str:
              esc(g["text"]) + (f'<div class="muted small">“{esc(g["requirement_text"])}”</div>'
                                if g["requirement_text"] else ""),
              _badge(g["verdict"]), esc(g["reason"]),
+             f'<span class="num">{_num(g["joint_failure_bound"], "joint_failure_bound")}</span>',
              esc(", ".join(g["solutions"]) or "—")) for g in goals]
     unusable = [s for s in report["solutions"] if s["status"] != "complete"]
     warning = "".join(f'<p class="warn">{esc(s["run"])} ({esc(s["path"])}) is not evidence: '
@@ -120,7 +123,8 @@ def _summary(report: dict) -> str:
             + warning +
             '<h2 id="verdicts">Verdicts against the requirements</h2>'
             + _table(["requirement", "goal (formal statement)", "verdict", "evidence",
-                      "solutions"], rows))
+                      "joint failure bound (union over its certificates)", "solutions"],
+                     rows))
 
 
 def _threat(report: dict) -> str:
@@ -151,11 +155,14 @@ def _plots(figures: dict) -> str:
     for transform, curves in _by_transform(figures["segmentation_tau"]).items():
         panels.append((plots.plot_accuracy_vs_radius(curves),
                        f"Segmentation ({transform}): certified pixel accuracy (certified and "
-                       "correct) and certified fraction against the size of the certified "
-                       "range, one point per τ'."))
+                       "correct: a lower bound under attack) and the certified fraction (a "
+                       "property of the certificate at the clean frame) against the size of "
+                       "the certified range, one point per τ'."))
     if figures["segmentation_tau"]:
         panels.append((plots.plot_abstain_vs_tau(figures["segmentation_tau"]),
-                       "Abstain rate of the smoothed segmenter against τ'."))
+                       "Abstain rate against τ': the share of pixels the certificate at "
+                       "the clean frame leaves uncertified (a property of the certificate; "
+                       "the smoothed segmenter itself never abstains)."))
     if figures["camera_effects"]:
         panels.append((plots.plot_camera_ranges(figures["camera_effects"]),
                        "Parameter ranges certified against camera effects (grey: no change)."))
@@ -180,7 +187,8 @@ def _empty_warning(sol: dict) -> str:
         text = ("No box of this run is certified: every box may vanish or may change its "
                 "label under the attack set.")
     elif sol["task"] == "segmentation" and figs.get("abstain_rate") == 1.0:
-        text = "Every pixel of every frame abstained: this run certifies no pixel."
+        text = ("The certificate abstained on every pixel of every frame: this run "
+                "certifies no pixel.")
     else:
         return ""
     return f'<p class="warn">{esc(text)}</p>'

@@ -27,13 +27,23 @@ def _report(tmp_path, runs, reqs=REQS):
 
 
 def test_report_validates_and_schema_can_fail(tmp_path):
-    det = detection_run(str(tmp_path / "det"))
+    det = detection_run(str(tmp_path / "det"), failure_bound=0.04)
     seg = segmentation_run(str(tmp_path / "seg"))
     json_path, html_path, report = _report(tmp_path, [det, seg])
     on_disk = json.loads(open(json_path, encoding="utf-8").read())
     assert schema_errors(on_disk) == []
     assert [g["verdict"] for g in on_disk["goals"]] == ["met", "met"]
-    assert on_disk["top_goal"]["verdict"] == "met"
+    assert [g["joint_failure_bound"] for g in on_disk["goals"]] == [0.04, 0.001]
+    top = on_disk["top_goal"]
+    assert top["verdict"] == "met" and top["confidence"] == 0.95 and top["certificates"] == 2
+    assert top["joint_failure_bound"] == pytest.approx(0.041)
+    assert "≤ 0.041" in top["text"]
+    # The same runs, the detection one's certificates failing with probability ≤ 0.05:
+    # each goal alone passes 0.95, both together (0.051) do not.
+    det = detection_run(str(tmp_path / "det2"), failure_bound=0.05)
+    _, _, loose = _report(tmp_path, [det, seg])
+    assert [g["verdict"] for g in loose["goals"]] == ["met", "met"]
+    assert loose["top_goal"]["verdict"] == "not evidenced"
     assert on_disk["solutions"][0]["checkpoint_sha256"] == "b" * 64
     broken = dict(on_disk, top_goal={**on_disk["top_goal"], "verdict": "probably"})
     assert any("top_goal" in e for e in schema_errors(broken))
