@@ -178,6 +178,8 @@ def solution(run: Run, dataset: dict | None) -> dict:
         "world_size": m.get("world_size"), "amp": m.get("amp"),
         "config": m.get("config"), "config_sha256": m.get("config_sha256"),
         "checkpoint": m.get("checkpoint"), "checkpoint_sha256": m.get("checkpoint_sha256"),
+        # The denoiser in front of the model (docs/certificates.md §8), None without one.
+        "denoiser": m.get("denoiser"),
         "adcert_source_sha256": m.get("adcert_source_sha256"),
         "versions": m.get("versions"), "device": m.get("device"),
         "input_shapes": sorted({tuple(r["input_shape"]) for r in records

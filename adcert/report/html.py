@@ -221,6 +221,7 @@ def _run_section(sol: dict) -> str:
         ("config", f'{esc(sol["config"])}<br><code>sha256 {esc(sol["config_sha256"])}</code>'),
         ("checkpoint", f'{esc(sol["checkpoint"])}<br><code>sha256 '
                        f'{esc(sol["checkpoint_sha256"])}</code>'),
+        ("denoiser", _denoiser_cell(sol.get("denoiser"))),
         ("adcert source", f'<code>sha256 {esc(sol.get("adcert_source_sha256"))}</code>'),
         ("versions", esc(", ".join(f"{k} {v}" for k, v in (sol["versions"] or {}).items()))),
         ("device", esc(sol["device"])),
@@ -230,6 +231,16 @@ def _run_section(sol: dict) -> str:
     ]
     out.append("<h4>provenance</h4>" + _table(None, provenance))
     return "".join(out)
+
+
+def _denoiser_cell(denoiser: dict | None) -> str:
+    """None, or the denoiser's type, checkpoint and sha256: the base model certified is the
+    denoiser followed by the task model (docs/certificates.md §8)."""
+    if not denoiser:
+        return "none (the base model is the task model alone)"
+    return (f'{esc(denoiser.get("type"))} in front of the task model: '
+            f'{esc(denoiser.get("checkpoint"))}<br><code>sha256 '
+            f'{esc(denoiser.get("checkpoint_sha256"))}</code>')
 
 
 def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:

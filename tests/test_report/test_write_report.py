@@ -146,3 +146,22 @@ def test_small_frames_are_drawn_enlarged_with_their_boxes(tmp_path):
     # page rather than shrunk with the frame afterwards.
     assert draw_detection(run, record, np.zeros((1024, 2048, 3), np.uint8)).shape == (
         480, MAX_WIDTH, 3)
+
+
+def test_solutions_name_the_denoiser_and_its_hash(tmp_path):
+    det = detection_run(str(tmp_path / "det"), failure_bound=0.04)
+    manifest_path = os.path.join(det, "run.json")
+    manifest = json.load(open(manifest_path))
+    manifest["denoiser"] = {"type": "ConvDenoiser", "spec": {"type": "ConvDenoiser"},
+                            "config": "/d/cfg.py", "checkpoint": "/d/den.pth",
+                            "checkpoint_sha256": "c" * 64}
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f)
+    seg = segmentation_run(str(tmp_path / "seg"))
+    json_path, html_path, _ = _report(tmp_path, [det, seg])
+    on_disk = json.loads(open(json_path, encoding="utf-8").read())
+    assert schema_errors(on_disk) == []
+    assert on_disk["solutions"][0]["denoiser"]["checkpoint_sha256"] == "c" * 64
+    assert on_disk["solutions"][1]["denoiser"] is None
+    page = open(html_path, encoding="utf-8").read()
+    assert "ConvDenoiser in front of the task model" in page and "c" * 64 in page
