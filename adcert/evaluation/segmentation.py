@@ -63,10 +63,12 @@ class CertifiedSegMetric(BaseMetric):
     """Clean and certified pixel accuracy, mIoU, and abstain rate, summed over frames.
 
     ``process`` takes data samples as dicts with ``gt`` (H, W), ``certified`` (H, W, 255 =
-    abstain) and optionally ``clean`` (H, W) maps; the figures describe the smoothed
-    segmenter's certificates at the run's σ, τ, n, α. ``certified_*`` figures are lower
-    bounds under attack that hold when every frame's certificate does (probability ≥
-    1 − frames × α); ``on_certified_*`` figures are measured.
+    abstain) and optionally ``clean`` (H, W) and ``smoothed`` (H, W) maps; the figures
+    describe the smoothed segmenter's certificates at the run's σ, τ, n, α.
+    ``certified_*`` figures are lower bounds under attack that hold when every frame's
+    certificate does (probability ≥ 1 − frames × α); ``on_certified_*``, ``clean_*`` and
+    ``smoothed_*`` figures are measured (``smoothed``: each pixel's majority class over the
+    n0 selection copies, the estimate of the smoothed segmenter's unattacked output).
     """
 
     default_prefix = "cert"
@@ -92,16 +94,17 @@ class CertifiedSegMetric(BaseMetric):
                 "on_certified": area_counts(certified[kept], gt[kept], self.num_classes,
                                             self.ignore_index),
             }
-            if sample.get("clean") is not None:
-                record["clean"] = area_counts(np.asarray(sample["clean"]), gt,
-                                              self.num_classes, self.ignore_index)
+            for name in ("clean", "smoothed"):
+                if sample.get(name) is not None:
+                    record[name] = area_counts(np.asarray(sample[name]), gt,
+                                               self.num_classes, self.ignore_index)
             self.results.append(record)
 
     def compute_metrics(self, results: list) -> dict:
         pixels = sum(r["pixels"] for r in results)
         abstained = sum(r["abstained"] for r in results)
         metrics = {"abstain_rate": abstained / pixels if pixels else None}
-        for name in ("certified", "on_certified", "clean"):
+        for name in ("certified", "on_certified", "clean", "smoothed"):
             if not all(name in r for r in results):
                 continue
             total = {k: sum(r[name][k] for r in results) for k in results[0][name]}

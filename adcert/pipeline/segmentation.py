@@ -169,7 +169,8 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     if session.frames.annotated and "gt_sem_seg" in sample_data:
         gt = sample_data.gt_sem_seg.data[0].numpy()
         _ground_truth_fields(session, frame, record, found, gt)
-        sample = {"gt": gt, "certified": cert.labels, "clean": clean}
+        sample = {"gt": gt, "certified": cert.labels, "clean": clean,
+                  "smoothed": found.target}
     record["provenance"] = session.record_provenance
     record["time_s"] = round(time.perf_counter() - start, 3)
     return FrameResult(record, sample, shown)
