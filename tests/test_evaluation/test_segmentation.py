@@ -65,3 +65,14 @@ def test_all_abstain_gives_none_not_a_number():
     empty = CertifiedSegMetric(num_classes=2)
     empty.process(None, [{"gt": np.full((2, 2), 255), "certified": np.zeros((2, 2), np.uint8)}])
     assert empty.compute_metrics(empty.results)["abstain_rate"] is None
+
+
+def test_smoothed_figures_are_the_majority_maps_scores():
+    gt = np.array([[0, 0, 1, 1]])
+    metric = CertifiedSegMetric(num_classes=2)
+    metric.process(None, [{"gt": gt, "certified": np.array([[0, 255, 255, 1]]),
+                           "clean": np.array([[0, 0, 0, 1]]),
+                           "smoothed": np.array([[0, 0, 1, 0]])}])
+    figures = metric.compute_metrics(metric.results)
+    assert figures["smoothed_acc"] == 0.75 and figures["clean_acc"] == 0.75
+    assert figures["smoothed_miou"] == pytest.approx((2 / 3 + 1 / 2) / 2)
