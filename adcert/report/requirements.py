@@ -142,9 +142,9 @@ _KEYS = {"id", "task", "metric", "cls", "min", "max", "transform", "eps", "alpha
 
 def parse_requirement(item: dict, position: int) -> Requirement:
     """One requirement dict, checked; ValueError naming the requirement and the problem."""
-    where = f"requirement {item.get('id', position)!s}"
     if not isinstance(item, dict):
         raise ValueError(f"requirement {position}: must be a dict, got {type(item).__name__}")
+    where = f"requirement {item.get('id', position)!s}"
     unknown = sorted(set(item) - _KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {sorted(_KEYS)})")
@@ -195,6 +195,9 @@ def load_requirements(path: str) -> RequirementSet:
         raise FileNotFoundError(f"requirements file not found: {path}")
     try:
         cfg = Config.fromfile(path)
+    except SystemExit as stop:  # the file runs as Python: it must not end the tool
+        raise ValueError(f"{path}: tried to exit (sys.exit({stop.code!r})) while being "
+                         "read") from None
     except Exception as error:  # mmengine raises many kinds on bad syntax
         raise ValueError(f"{path}: cannot read as a config ({error})") from None
     items = cfg.get("requirements")
