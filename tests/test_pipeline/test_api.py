@@ -60,8 +60,8 @@ def test_certify_image_keys_the_noise_by_path_not_file_name(monkeypatch, tmp_pat
                         lambda seed, key, device: keys.append((seed, key)))
     monkeypatch.setattr(adcert.models.data, "ImageFrames", lambda cfg, paths: [{}])
     monkeypatch.setattr(detection, "certify_frame",
-                        lambda *args: SimpleNamespace(certificate="cert"))
-    model = SimpleNamespace(cfg=None, device="cpu", model=None)
+                        lambda *args, **kwargs: SimpleNamespace(certificate="cert"))
+    model = SimpleNamespace(cfg=None, device="cpu", model=None, denoiser=None)
     images = []
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
