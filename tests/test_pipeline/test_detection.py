@@ -36,7 +36,8 @@ def stand_in_model(monkeypatch, seed: int = 0) -> None:
                 batch.append(boxes[rng.random(len(boxes)) > 0.15])
             yield batch
 
-    monkeypatch.setattr(detection, "clean_predictions", lambda model, packed, amp, denoiser=None: [OBJECTS])
+    monkeypatch.setattr(detection, "clean_predictions",
+                        lambda model, packed, amp, denoiser=None: [OBJECTS])
     monkeypatch.setattr(detection, "detections_array", lambda result: result)
     monkeypatch.setattr(detection, "perturbed_predictions", perturbed)
 
