@@ -71,11 +71,11 @@ def seg_line(name: str, s: dict) -> str:
 def det_line(name: str, s: dict) -> str:
     sweep = {round(e["eps"], 6): e for e in s.get("eps_sweep", [])}
     at = {eps: sweep.get(eps, {}) for eps in (0.1, 0.25)}
-    return (f"| {name} | {_figure(s.get('clean'))} | {_figure(s.get('smoothed'))} | "
-            f"**{_figure(at[0.1].get('certified'))}** | "
-            f"{_figure(at[0.1].get('chiang_certified'))} | "
-            f"**{_figure(at[0.25].get('certified'))}** | "
-            f"{_figure(at[0.25].get('chiang_certified'))} | {s['seconds_per_frame']:.1f} |")
+    return (f"| {name} | {_figure(s.get('clean_ap50'))} | {_figure(s.get('smoothed_ap50'))} | "
+            f"**{_figure(at[0.1].get('certified_ap50'))}** | "
+            f"{_figure(at[0.1].get('chiang_certified_ap50'))} | "
+            f"**{_figure(at[0.25].get('certified_ap50'))}** | "
+            f"{_figure(at[0.25].get('chiang_certified_ap50'))} | {s['seconds_per_frame']:.1f} |")
 
 
 HEADERS = {
