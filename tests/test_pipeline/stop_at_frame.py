@@ -35,6 +35,9 @@ def stop_after(frames: int, signum: int) -> None:
 
 def main(argv: list[str]) -> int:
     name, frames, task, *tool_argv = argv
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored:
+    # restore the handler a terminal's Ctrl-C would meet.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, REPO)  # this checkout's adcert, whatever the venv points at
     stop_after(int(frames), getattr(signal, name))
     from adcert.cli import certify_det, certify_seg
