@@ -81,6 +81,33 @@ def bench_certify(n: int, repeat: int) -> None:
           f"= {certify_s / forward_s:.2f} × {n // 8} batched forwards of 8 clean copies")
 
 
+def bench_denoiser(repeat: int, config: str = "configs/denoiser/conv_demo_mse.py") -> None:
+    """The denoiser's cost per noisy copy against each demo model's own forward, both on
+    batches of 8 copies of a 256×512 frame as certification runs them (the goal: ≤ 25 %)."""
+    import torch
+
+    from adcert.models.data import load_frame
+    from adcert.models.denoiser import build_denoiser, denoiser_spec
+    from adcert.models.forward import _predict, frame_tensor
+    from adcert.pipeline.api import load_model
+    from adcert.pipeline.frames import build_frames
+
+    torch.manual_seed(0)  # the cost does not depend on the weights
+    denoiser = build_denoiser(denoiser_spec(config)).eval()
+    for task, name in (("detection", "rtmdet_mnv2_demo"), ("segmentation", "fpn_mnv2_demo")):
+        loaded = load_model(f"configs/demo/{name}.py", f"data/demo/checkpoints/{name}.pth",
+                            task, "cpu")
+        packed = load_frame(build_frames(loaded.cfg, None, 1).dataset, 0)
+        x = frame_tensor(packed, loaded.device)[None].repeat(8, 1, 1, 1)
+        with torch.no_grad():
+            model_s = best_of(repeat, lambda m=loaded.model, x=x, p=packed: _predict(
+                m, x, p["data_samples"], False))
+            denoise_s = best_of(repeat, lambda x=x: denoiser(x))
+        print(f"{config} before the demo {task} model: {denoise_s / 8 * 1e3:.1f} ms per "
+              f"copy = {denoise_s / model_s:.2f} × the model's forward "
+              f"({model_s / 8 * 1e3:.1f} ms per copy, batches of 8)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pixels", type=int, default=1024 * 2048)
@@ -91,6 +118,7 @@ def main() -> None:
     for shape in ((3, 256, 512), (3, 1024, 2048)):
         bench_noise(shape, args.repeat)
     bench_certify(args.n, max(1, args.repeat // 2))
+    bench_denoiser(args.repeat)
 
 
 if __name__ == "__main__":

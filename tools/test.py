@@ -16,10 +16,9 @@ import json
 import os
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from adcert.cli.common import run_main
+from adcert.cli.common import CfgOptionsAction, run_main
 from adcert.models.loading import load_config, load_weights, read_checkpoint
 
 
@@ -30,7 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("--noise-sigma", type=float)
     parser.add_argument("--work-dir")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
+    parser.add_argument("--cfg-options", nargs="+", action=CfgOptionsAction, default={})
     parser.add_argument("--unsafe-load", action="store_true",
                         help="allow pickled Python objects in the checkpoint (trusted files only)")
     args = parser.parse_args(argv)

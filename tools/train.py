@@ -10,10 +10,9 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from adcert.cli.common import run_main
+from adcert.cli.common import CfgOptionsAction, run_main
 from adcert.models.loading import load_config, read_checkpoint
 
 
@@ -22,7 +21,7 @@ def main(argv=None) -> int:
     parser.add_argument("config")
     parser.add_argument("--work-dir", help="default: work_dirs/<config name>")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={})
+    parser.add_argument("--cfg-options", nargs="+", action=CfgOptionsAction, default={})
     args = parser.parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     if cfg.get("load_from"):

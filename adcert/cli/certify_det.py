@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adcert.cli.common import base_parser, certify_main, run_main
-from adcert.pipeline.settings import DET_BINS, DET_CORRECTIONS, DET_SORTS
+from adcert.pipeline.settings import DET_BINS, DET_CORRECTIONS, DET_SORTS, DetSettings
 
 
 def parse_args(argv: list[str] | None):
@@ -19,7 +19,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--bin", choices=DET_BINS)
     parser.add_argument("--sort", choices=DET_SORTS)
     parser.add_argument("--grid", help="location bins: ROWSxCOLUMNS cells of the image "
-                                       "(default 3x3), for --bin location / location+label")
+                                       "for --bin location / location+label (default: the "
+                                       f"config's certify grid, else {DetSettings.grid})")
     parser.add_argument("--max-per-bin", type=int, help="boxes kept per bin and sample")
     parser.add_argument("--nms-iou", type=float,
                         help="greedy per-class NMS of the smoothed boxes at this IoU, with "

@@ -17,6 +17,20 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options`` parser, with what it cannot parse as a one-line
+    ValueError (exit status 2) instead of its AssertionError or an unpacking error."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            if "=" not in item:
+                raise ValueError(f"--cfg-options {item!r} is not key=value")
+            try:  # one item at a time, so that the message names the bad one
+                super().__call__(parser, namespace, [item], option_string)
+            except AssertionError:  # mmengine asserts that brackets balance
+                raise ValueError(f"--cfg-options {item!r}: unbalanced bracket") from None
+
+
 def base_parser(description: str) -> argparse.ArgumentParser:
     """The flags both certify tools take; each tool adds its own settings."""
     parser = argparse.ArgumentParser(description=description)
@@ -26,11 +40,13 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--resume", nargs="?", const=True, metavar="RUN_DIR",
                         help="continue an interrupted run (default: the work dir's latest); "
                              "settings, seed and checkpoint must match the original run")
-    parser.add_argument("--out", help="also copy the per-frame results to this .jsonl file")
+    parser.add_argument("--out", help="also copy the per-frame results to this new .jsonl "
+                                      "file (never replaces an existing one)")
     parser.add_argument("--show-dir", help="draw certified predictions into this folder")
-    parser.add_argument("--images", help="certify this image folder or video (mp4/avi/…) "
-                        "through the config's test pipeline instead of its test set")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
+    parser.add_argument("--images", help="certify this image folder (sub-folders and "
+                        "symlinked ones included), image or video (mp4/avi/…) through the "
+                        "config's test pipeline instead of its test set")
+    parser.add_argument("--cfg-options", nargs="+", action=CfgOptionsAction, default={},
                         help="override config settings, key=value as in mmdet")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"],
                         default="none")
@@ -47,9 +63,14 @@ def base_parser(description: str) -> argparse.ArgumentParser:
                         help="run seed (default: fresh OS entropy, recorded in every result)")
     parser.add_argument("--max-images", type=int, help="certify only the first N frames")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if available)")
-    parser.add_argument("--amp", action="store_true", help="mixed precision on CUDA")
+    parser.add_argument("--amp", action="store_true",
+                        help="mixed precision on CUDA (refused on a CPU)")
     parser.add_argument("--unsafe-load", action="store_true",
                         help="allow pickled Python objects in the checkpoint (trusted files only)")
+    parser.add_argument("--denoiser", nargs=2, metavar=("CONFIG", "CHECKPOINT"),
+                        help="certify the model behind this denoiser (denoised smoothing; "
+                             "overrides the config's certify.denoiser); CHECKPOINT `none` "
+                             "for one without weights of its own")
     return parser
 
 
@@ -84,7 +105,8 @@ def run_options(args):
                       cfg_options=dict(args.cfg_options or {}), work_dir=args.work_dir,
                       images=args.images, out=args.out, show_dir=args.show_dir,
                       launcher=args.launcher, device=args.device, amp=args.amp,
-                      unsafe_load=args.unsafe_load, resume=args.resume)
+                      unsafe_load=args.unsafe_load, resume=args.resume,
+                      denoiser=tuple(args.denoiser) if args.denoiser else None)
 
 
 def settings_flags(args, settings_type) -> dict:

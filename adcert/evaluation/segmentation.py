@@ -2,10 +2,15 @@
 counted and averaged as mmseg's ``IoUMetric`` does; per-class IoU keyed by class name.
 
 A certified map holds a class or ``ABSTAIN_PIXEL`` (255) per pixel. Two readings:
-- "certified": abstentions count as wrong (they match no ground-truth class);
+- "certified": lower bounds on what the smoothed segmenter scores under any attack in the
+  certified range (``docs/certificates.md`` §4). Accuracy counts abstentions as wrong;
+  IoU and mIoU let every abstained pixel take whichever class hurts most, a class absent
+  from the ground truth included (:mod:`adcert.evaluation.certified_miou`);
 - "on certified pixels": only non-abstaining pixels are scored, as SegCertify also
-  reports.
-Ground-truth pixels equal to ``ignore_index`` are left out of everything.
+  reports (measured, not a bound).
+The abstain rate is a property of the certificate at the clean frame: the share of valid
+pixels it does not certify. Ground-truth pixels equal to ``ignore_index`` are left out of
+everything.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 
 from adcert.certify.segmentation import ABSTAIN_PIXEL
+from adcert.evaluation.certified_miou import certified_miou, worst_case_iou
 
 
 def area_counts(pred: np.ndarray, gt: np.ndarray, num_classes: int,
@@ -57,8 +63,12 @@ class CertifiedSegMetric(BaseMetric):
     """Clean and certified pixel accuracy, mIoU, and abstain rate, summed over frames.
 
     ``process`` takes data samples as dicts with ``gt`` (H, W), ``certified`` (H, W, 255 =
-    abstain) and optionally ``clean`` (H, W) maps; the figures describe the smoothed
-    segmenter's certificates at the run's σ, τ, n, α.
+    abstain) and optionally ``clean`` (H, W) and ``smoothed`` (H, W) maps; the figures
+    describe the smoothed segmenter's certificates at the run's σ, τ, n, α.
+    ``certified_*`` figures are lower bounds under attack that hold when every frame's
+    certificate does (probability ≥ 1 − frames × α); ``on_certified_*``, ``clean_*`` and
+    ``smoothed_*`` figures are measured (``smoothed``: each pixel's majority class over the
+    n0 selection copies, the estimate of the smoothed segmenter's unattacked output).
     """
 
     default_prefix = "cert"
@@ -84,16 +94,17 @@ class CertifiedSegMetric(BaseMetric):
                 "on_certified": area_counts(certified[kept], gt[kept], self.num_classes,
                                             self.ignore_index),
             }
-            if sample.get("clean") is not None:
-                record["clean"] = area_counts(np.asarray(sample["clean"]), gt,
-                                              self.num_classes, self.ignore_index)
+            for name in ("clean", "smoothed"):
+                if sample.get(name) is not None:
+                    record[name] = area_counts(np.asarray(sample[name]), gt,
+                                               self.num_classes, self.ignore_index)
             self.results.append(record)
 
     def compute_metrics(self, results: list) -> dict:
         pixels = sum(r["pixels"] for r in results)
         abstained = sum(r["abstained"] for r in results)
         metrics = {"abstain_rate": abstained / pixels if pixels else None}
-        for name in ("certified", "on_certified", "clean"):
+        for name in ("certified", "on_certified", "clean", "smoothed"):
             if not all(name in r for r in results):
                 continue
             total = {k: sum(r[name][k] for r in results) for k in results[0][name]}
@@ -102,7 +113,19 @@ class CertifiedSegMetric(BaseMetric):
             metrics[f"{name}_acc"] = float(total["intersect"].sum() / scored) if scored else None
             miou, iou = _miou(total)
             metrics[f"{name}_miou"] = None if np.isnan(miou) else miou
+            if name == "certified":  # bounds under attack, not the certified map's score
+                metrics["certified_miou"], iou = self._worst_case(total, results)
             names = self.classes or [str(i) for i in range(self.num_classes)]
             metrics[f"{name}_iou_per_class"] = {
                 k: None if np.isnan(v) else float(v) for k, v in zip(names, iou, strict=True)}
         return metrics
+
+    @staticmethod
+    def _worst_case(certified: dict[str, np.ndarray], results: list) -> tuple:
+        """Certified mIoU and per-class IoU: the abstained pixels per ground-truth class are
+        the certified map's ground-truth pixels less those it certified."""
+        scored = sum(r["on_certified"]["gt_area"] for r in results)
+        abstained = certified["gt_area"] - scored
+        union = certified["pred_area"] + certified["gt_area"] - certified["intersect"]
+        return (certified_miou(certified["intersect"], union, abstained),
+                worst_case_iou(certified["intersect"], union, abstained))

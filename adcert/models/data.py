@@ -71,11 +71,17 @@ class VideoFrames:
         self.path = os.path.abspath(path)
         self.metainfo = _dataset_metainfo(cfg.test_dataloader.dataset)
         self._capture, self._next = None, 0
-        self.count = self._count(max_frames)
+        claimed, self.count = self._count(max_frames)
+        wanted = claimed if max_frames is None else min(claimed, max_frames)
+        if self.count < wanted:  # a truncated file: say so rather than certify part of it
+            raise ValueError(f"video {path} claims {claimed} frames but only {self.count} "
+                             f"could be read (truncated?); --max-images {self.count} "
+                             "certifies the frames that decode")
         if self.count == 0:
             raise ValueError(f"no frames could be decoded from {path}")
 
-    def _count(self, max_frames: int | None) -> int:
+    def _count(self, max_frames: int | None) -> tuple[int, int]:
+        """(frames the container claims, frames that can be read up to ``max_frames``)."""
         import cv2
 
         if not os.path.isfile(self.path):
@@ -83,11 +89,12 @@ class VideoFrames:
         capture = cv2.VideoCapture(self.path)
         count = 0
         try:
+            claimed = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
             while (max_frames is None or count < max_frames) and capture.grab():
                 count += 1
         finally:
             capture.release()
-        return count
+        return claimed, count
 
     def __len__(self) -> int:
         return self.count
@@ -138,13 +145,40 @@ def is_video(source: str) -> bool:
     return source.lower().endswith(VIDEO_SUFFIXES)
 
 
+def is_image(source: str) -> bool:
+    return source.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _listing_error(error: OSError) -> None:
+    raise OSError(f"cannot list {error.filename}: {error.strerror}")
+
+
 def image_paths(folder: str) -> list[str]:
-    """The image files under ``folder`` (sub-folders included), sorted by relative path."""
+    """The image files under ``folder``, sorted by relative path: sub-folders included,
+    symlinked ones followed (hidden ones, starting with ".", left out).
+
+    Every image name must be a regular file or a link to one (a named pipe would block
+    the run, a broken link stop it halfway), and no folder may be reached twice (a link
+    loop, or two links to one folder, would list its frames again): ValueErrors naming
+    the path. A sub-folder that cannot be read is an OSError.
+    """
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"image folder not found: {folder}")
-    found = []
-    for parent, dirs, names in os.walk(folder):
+    found, listed = [], {}
+    for parent, dirs, names in os.walk(folder, onerror=_listing_error, followlinks=True):
+        where = os.path.relpath(parent, folder)
+        real = os.path.realpath(parent)
+        if real in listed:
+            raise ValueError(f"--images: {parent} links back to {listed[real]}, which is "
+                             "already listed; each frame must be listed once")
+        listed[real] = parent
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.relpath(os.path.join(parent, n), folder) for n in names
-                  if n.lower().endswith(IMAGE_SUFFIXES)]
+        for name in names:
+            relative = os.path.normpath(os.path.join(where, name))
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                continue
+            if not os.path.isfile(os.path.join(parent, name)):
+                raise ValueError(f"--images: {relative} is not a regular file (a named pipe, "
+                                 "a device or a broken link?)")
+            found.append(relative)
     return [os.path.join(folder, relative) for relative in sorted(found)]

@@ -7,6 +7,10 @@ preprocessor expects, without rounding. Radii are therefore ℓ2 norms over the 
 frame in [0, 1] units. The channel order of the packed tensor is kept (BGR for images
 loaded with cv2); every perturbation adcert applies treats the channels alike, so the
 order changes no certificate.
+
+A denoiser (:mod:`adcert.models.denoiser`) enters here and nowhere else: it maps the
+perturbed copies, still in [0, 1], before they are scaled back for the data preprocessor,
+so the base model every certificate speaks of is the denoiser followed by the task model.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch
 from adcert.noise.gaussian import perturbed_batches
 
 Perturbation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
 
 def frame_tensor(packed: dict, device: torch.device) -> torch.Tensor:
@@ -31,7 +36,10 @@ def _fresh_samples(sample, count: int) -> list:
     return [type(sample)(metainfo=sample.metainfo) for _ in range(count)]
 
 
-def _predict(model: torch.nn.Module, inputs: torch.Tensor, sample, amp: bool) -> list:
+def _predict(model: torch.nn.Module, inputs: torch.Tensor, sample, amp: bool,
+             denoiser: Denoiser | None = None) -> list:
+    if denoiser is not None:
+        inputs = denoiser(inputs)
     data = {"inputs": inputs * 255.0, "data_samples": _fresh_samples(sample, len(inputs))}
     with torch.autocast(inputs.device.type, enabled=amp and inputs.device.type == "cuda"):
         data = model.data_preprocessor(data, False)
@@ -39,10 +47,12 @@ def _predict(model: torch.nn.Module, inputs: torch.Tensor, sample, amp: bool) ->
 
 
 @torch.no_grad()
-def clean_predictions(model: torch.nn.Module, packed: dict, amp: bool = False) -> list:
-    """The base model's prediction on the unperturbed frame (a list of one data sample)."""
+def clean_predictions(model: torch.nn.Module, packed: dict, amp: bool = False,
+                      denoiser: Denoiser | None = None) -> list:
+    """The base model's prediction on the unperturbed frame (a list of one data sample);
+    with a denoiser, the base model is the denoiser followed by ``model``."""
     x = frame_tensor(packed, next(model.parameters()).device)
-    return _predict(model, x[None], packed["data_samples"], amp)
+    return _predict(model, x[None], packed["data_samples"], amp, denoiser)
 
 
 @torch.no_grad()
@@ -54,16 +64,18 @@ def perturbed_predictions(
     batch_size: int,
     generator: torch.Generator,
     amp: bool = False,
+    denoiser: Denoiser | None = None,
 ) -> Iterator[list]:
     """Yield the model's predictions on ``num`` perturbed copies, one list per batch.
 
     All copies of the frame go through ``data_preprocessor`` and ``predict`` in batches
     of ``batch_size``; predictions are mapped back to the original image by the model
-    (``rescale``), as in ``tools/test.py``.
+    (``rescale``), as in ``tools/test.py``. A ``denoiser`` maps each batch of perturbed
+    copies (in [0, 1]) before the data preprocessor sees it.
     """
     x = frame_tensor(packed, next(model.parameters()).device)
     for batch in perturbed_batches(x, num, batch_size, perturbation, generator):
-        yield _predict(model, batch, packed["data_samples"], amp)
+        yield _predict(model, batch, packed["data_samples"], amp, denoiser)
 
 
 def detections_array(result) -> np.ndarray:

@@ -32,10 +32,19 @@ class LoadedModel:
     checkpoint_path: str
     checkpoint_sha256: str
     device: torch.device
+    # adcert.models.denoiser.LoadedDenoiser in front of the model, if the run has one.
+    denoiser: Any = None
 
     @property
     def dataset_meta(self) -> dict:
         return getattr(self.model, "dataset_meta", None) or {}
+
+    def describe(self) -> dict:
+        """The ``model`` block of every record: config, checkpoint and hash, and the
+        denoiser in front of the model (None without one)."""
+        return {"config": self.config_path, "checkpoint": self.checkpoint_path,
+                "checkpoint_sha256": self.checkpoint_sha256,
+                "denoiser": self.denoiser.describe() if self.denoiser is not None else None}
 
 
 def file_sha256(path: str) -> str:
@@ -53,6 +62,10 @@ def load_config(config_path: str, cfg_options: dict | None = None) -> Config:
         raise FileNotFoundError(f"config file not found: {config_path}")
     try:
         cfg = Config.fromfile(config_path)
+    except SystemExit as stop:  # a config runs as Python: it must not end the run, least
+        # of all with status 0 and nothing certified
+        raise ValueError(f"config {config_path} tried to exit (sys.exit({stop.code!r})) "
+                         "while being read; a config may only set values") from None
     except Exception as error:  # noqa: BLE001 - mmengine raises anything a .py file can
         raise ValueError(f"cannot read config {config_path}: {_first_line(error)}") from None
     if cfg_options:
@@ -96,11 +109,38 @@ def _strip_pretrained(model_cfg: Any) -> None:
 
 
 _UNSAFE_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+SAFETENSORS_SUFFIX = ".safetensors"
+
+
+def _is_safetensors(path: str) -> bool:
+    """By name, or by the format's header: an 8-byte little-endian length, then JSON."""
+    if path.lower().endswith(SAFETENSORS_SUFFIX):
+        return True
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return (len(head) == 9 and head[8:9] == b"{"
+            and int.from_bytes(head[:8], "little") < os.path.getsize(path))
+
+
+def _read_safetensors(path: str) -> dict:
+    """A safetensors file holds tensors only (it cannot run code): read it as a state
+    dict when the ``safetensors`` package is there, else say that it is missing."""
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise ValueError(f"checkpoint {path} is a safetensors file; reading it needs the "
+                         "package safetensors (pip install safetensors)") from None
+    try:
+        return {"state_dict": load_file(path, device="cpu")}
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        raise ValueError(f"checkpoint {path} is not a readable safetensors file (corrupt or "
+                         f"truncated?): {_first_line(error)[:160]}") from None
 
 
 def read_checkpoint(path: str, unsafe_load: bool = False) -> dict:
     """``torch.load`` on CPU, tensors only unless ``unsafe_load`` (arbitrary code!).
 
+    A safetensors file (by name or header) is read with the ``safetensors`` package.
     Errors name the problem in one line: a file that pickles a Python object outside
     torch's allow-list names that object (e.g. ``posix.system``) and only then suggests
     ``--unsafe-load``; a corrupt or truncated file says so, and anything that is not a
@@ -108,6 +148,8 @@ def read_checkpoint(path: str, unsafe_load: bool = False) -> dict:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
+    if _is_safetensors(path):
+        return _read_safetensors(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=not unsafe_load)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError …
@@ -149,6 +191,31 @@ def load_weights(model: torch.nn.Module, state: Mapping) -> None:
             f"checkpoint does not match the model: {len(missing)} weights missing "
             f"(first: {missing[0]})"
         )
+    # A NaN or infinite weight makes every output NaN, which mmdet's score threshold and
+    # mmseg's argmax turn into "nothing found" without a word: refuse it here.
+    not_finite = [key for key, value in state_dict.items()
+                  if key in own and value.is_floating_point() and not torch.isfinite(value).all()]
+    if not_finite:
+        raise ValueError(f"the checkpoint's weights are not finite ({len(not_finite)} tensors "
+                         f"hold NaN or infinity, first: {not_finite[0]}): the model's output "
+                         "would not be finite")
+
+
+def check_model_task(model: torch.nn.Module, framework: str) -> None:
+    """A segmentation model given to the detection tools (or the reverse) builds in either
+    registry but fails on its first output: refuse it when it is built."""
+    if framework == "mmdet":
+        from mmdet.models.detectors import BaseDetector as expected
+
+        kind = "an mmdet detector"
+    else:
+        from mmseg.models.segmentors import BaseSegmentor as expected
+
+        kind = "an mmseg segmentor"
+    if not isinstance(model, expected):
+        raise ValueError(f"the config's model is a {type(model).__name__}, not {kind}: "
+                         "detection configs go to certify_det, segmentation configs to "
+                         "certify_seg")
 
 
 def load_model(
@@ -176,6 +243,7 @@ def load_model(
         model = MODELS.build(copy.deepcopy(cfg.model))
     except Exception as error:  # noqa: BLE001 - a bad key or type in the model config
         raise ValueError(f"cannot build the config's model: {_first_line(error)}") from None
+    check_model_task(model, framework)
     state = read_checkpoint(checkpoint, unsafe_load=unsafe_load)
     load_weights(model, state)
     meta = state.get("meta") or {}

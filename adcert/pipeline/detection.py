@@ -49,6 +49,7 @@ def certify_frame(
     generator,
     amp: bool = False,
     num_classes: int | None = None,
+    denoiser=None,
 ) -> DetFrame:
     """Certified boxes of the smoothed detector and the base model's clean detections
     (all of them: the model's own test score threshold applies, not ``score_thr``).
@@ -57,19 +58,22 @@ def certify_frame(
     [0, 1] units (for a camera-effect ``transform``, the parameter range of
     :func:`adcert.stats.attack_range`). Guarantee as :func:`certify_boxes` with
     ``settings.correction``: per box, per frame or per bound at level ``settings.alpha``.
-    ``num_classes`` (the model's labels) fixes the per-frame family before sampling.
+    ``num_classes`` (the model's labels) fixes the per-frame family before sampling. A
+    ``denoiser`` runs in front of ``model``: the base model is then the denoiser followed
+    by the detector (``docs/certificates.md`` §8).
 
     The same n samples are certified again at every ε of :func:`sweep_eps`. Each of those
     certificates holds at level α on its own (per box, frame or bound as the correction
     says); they do not hold jointly over ε.
     """
     s = settings
-    clean = detections_array(clean_predictions(model, packed, amp)[0])
+    clean = detections_array(clean_predictions(model, packed, amp, denoiser)[0])
     height, width = packed["data_samples"].ori_shape[:2]
     collector = BoxSampleCollector((height, width), s.bin, s.sort, s.max_per_bin, s.score_thr,
                                    num_classes=num_classes, grid=s.grid_shape)
     noise = make_perturbation(s.transform, s.sigma)
-    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp):
+    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
+                                       denoiser):
         collector.add_batch([detections_array(result) for result in batch])
     sweep = tuple(_certify(collector, s, eps) for eps in sweep_eps(s))
     cert = next(c for c in sweep if c.eps == s.eps)
@@ -97,9 +101,7 @@ def frame_record(session, frame: Frame, packed: dict) -> dict:
     return {"schema_version": provenance.SCHEMA_VERSION, "image_id": frame.image_id,
             "img_path": frame.img_path, **video, "index": frame.index,
             "input_shape": [int(v) for v in packed["inputs"].shape[-2:]],
-            "seed": session.seed,
-            "model": {"config": loaded.config_path, "checkpoint": loaded.checkpoint_path,
-                      "checkpoint_sha256": loaded.checkpoint_sha256}}
+            "seed": session.seed, "model": loaded.describe()}
 
 
 def metric_sample(packed: dict, record: dict, clean: np.ndarray) -> dict:
@@ -139,11 +141,12 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     s = session.settings
     start = time.perf_counter()
     cert, clean, sweep = certify_frame(session.loaded.model, packed, s, generator,
-                                       session.options.amp, num_classes=len(session.classes))
+                                       session.options.amp, num_classes=len(session.classes),
+                                       denoiser=session.loaded.denoiser)
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "eps_sweep": [sweep_record(c) for c in sweep]}
-    record["guarantee_text"] = provenance.detection_guarantee(s.correction, s.alpha, s.eps,
-                                                              s.transform)
+    record["guarantee_text"] = provenance.detection_guarantee(
+        s.correction, s.alpha, s.eps, s.transform, session.loaded.denoiser is not None)
     sample = None
     if session.frames.annotated:
         sample = metric_sample(packed, record, clean)

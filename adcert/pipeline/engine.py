@@ -9,6 +9,11 @@ Guarantees (``docs/design.md``, run engine; tested in ``tests/test_pipeline``):
 * each finished frame is one flushed line of the rank's journal before the next frame
   starts; a run killed at any point loses at most the frames in flight, and ``--resume``
   skips every finished frame (whatever world size wrote it) and redoes a torn last line;
+  a journal line that does not parse or does not match the run's frames is set aside
+  with a warning (:func:`adcert.pipeline.journal.set_aside_bad_lines`) and its frame
+  redone, every other line kept;
+* a new run that fails before its first frame is finished leaves no run folder (a later
+  ``--resume`` would pick it as the latest run);
 * the metric follows mmengine's protocol: ``process`` on each rank (finished frames of an
   earlier session are replayed from the journal) and ``evaluate(size)`` gathers;
 * rank 0 writes ``results.jsonl`` in frame order, then ``summary.json``, computed from the
@@ -18,12 +23,13 @@ Guarantees (``docs/design.md``, run engine; tested in ``tests/test_pipeline``):
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
 
 from adcert.pipeline import provenance, rundir
-from adcert.pipeline.journal import Entry, Journal, read_run
+from adcert.pipeline.journal import Entry, Journal, read_run, set_aside_bad_lines
 from adcert.pipeline.session import Session
 
 
@@ -159,17 +165,37 @@ def _merge(session: Session) -> tuple[list[dict], list]:
     return [e.record for e in ordered], [e.state.get("clean") for e in ordered]
 
 
+def _warn(session: Session, warning: str) -> None:
+    print(f"warning: {warning}", file=sys.stderr)
+    session.logger.warning(warning)
+
+
 def run(session: Session) -> RunResult:
     """Certify the session's frames (see the module doc); returns the merged records and
     the summary on rank 0. Raises :class:`Interrupted` on Ctrl-C."""
+    try:
+        return _run(session)
+    except Interrupted:
+        raise  # its message points at the run folder: keep it
+    except Exception:
+        if session.rank == 0 and not session.options.resume and not read_run(session.run_dir):
+            shutil.rmtree(session.run_dir, ignore_errors=True)  # nothing certified
+        raise
+
+
+def _run(session: Session) -> RunResult:
     started = time.perf_counter()
+    if session.rank == 0:  # before any rank reads the journals
+        for warning in set_aside_bad_lines(session.run_dir, session.frames.describe(),
+                                           session.seed):
+            _warn(session, warning)
+    _barrier(session)
     done = read_run(session.run_dir)
     if session.rank == 0 and not done:
         warning = session.task.preflight(session.settings, session.frames.load(0),
                                          len(session.classes))
         if warning:
-            print(f"warning: {warning}", file=sys.stderr)
-            session.logger.warning(warning)
+            _warn(session, warning)
     metric = session.task.make_metric(session.classes) if session.frames.annotated else None
     if metric is not None:
         metric.collect_dir = os.path.join(session.run_dir, ".collect")

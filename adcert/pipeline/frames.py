@@ -10,6 +10,7 @@ a frame derives from this id, never from the file's stem alone
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -62,9 +63,20 @@ def _img_path(dataset, index: int) -> str | None:
     return info.get("img_path")
 
 
+def _check_name(image_id: str, img_path: str) -> None:
+    """Ids are written into JSON records and output file names, which need UTF-8: a file
+    name that is not (bytes the OS handed over as surrogates) is refused while listing,
+    not after the first frame was certified."""
+    try:
+        image_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"the name of frame {os.fsencode(img_path)!r} is not valid UTF-8; "
+                         "rename the file") from None
+
+
 def list_frames(dataset, root: str | None, max_images: int | None) -> list[Frame]:
     """Frames of ``dataset`` keyed relative to ``root``; duplicate ids are an error (they
-    would share one noise stream)."""
+    would share one noise stream), and so is a name that is not valid UTF-8."""
     total = len(dataset)
     if total == 0:
         raise ValueError("no frames to certify: the test set is empty")
@@ -73,6 +85,8 @@ def list_frames(dataset, root: str | None, max_images: int | None) -> list[Frame
     for index in range(count):
         img_path = _img_path(dataset, index)
         image_id = frame_key(img_path, root) if img_path else f"frame_{index:06d}"
+        if img_path:
+            _check_name(image_id, img_path)
         if image_id in seen:
             raise ValueError(f"frames {seen[image_id]} and {index} have the same path "
                              f"{image_id!r}; each frame must be listed once")
@@ -81,20 +95,43 @@ def list_frames(dataset, root: str | None, max_images: int | None) -> list[Frame
     return frames
 
 
+def check_test_data(cfg) -> None:
+    """The config's ``test_dataloader`` as the frames need it: a dict whose ``dataset`` is
+    a dict and whose test ``pipeline`` (when given) is a list of steps with a ``type``.
+    ValueError naming the part that is not, before any model is built."""
+    if "test_dataloader" not in cfg:
+        raise ValueError("the config has no `test_dataloader` to take frames from")
+    loader = cfg.test_dataloader
+    if not isinstance(loader, Mapping):
+        raise ValueError(f"the config's `test_dataloader` must be a dict, got {loader!r}")
+    dataset = loader.get("dataset")
+    if not isinstance(dataset, Mapping):
+        raise ValueError(f"the config's `test_dataloader.dataset` must be a dict, got "
+                         f"{dataset!r}")
+    pipeline = dataset.get("pipeline", [])
+    if not isinstance(pipeline, list | tuple) or not all(
+            isinstance(step, Mapping) and "type" in step for step in pipeline):
+        raise ValueError("the config's `test_dataloader.dataset.pipeline` must be a list of "
+                         f"dicts with a `type`, got {pipeline!r}"[:300])
+
+
 def _has_annotations(cfg) -> bool:
     steps = cfg.test_dataloader.dataset.get("pipeline", [])
     return any("LoadAnnotations" in str(step.get("type", "")) for step in steps)
 
 
 def build_frames(cfg, images: str | None, max_images: int | None) -> Frames:
-    """The test set of ``cfg``, or ``images`` (a folder, or a video decoded lazily, frame
-    by frame) through its test pipeline, annotations left out. A video's frames are keyed
-    ``frame_000000.png`` … and have no image file."""
+    """The test set of ``cfg``, or ``images`` (a folder, one image file, or a video decoded
+    lazily, frame by frame) through its test pipeline, annotations left out. A video's
+    frames are keyed ``frame_000000.png`` … and have no image file."""
     from adcert.models.data import (
+        IMAGE_SUFFIXES,
+        VIDEO_SUFFIXES,
         ImageFrames,
         VideoFrames,
         build_test_dataset,
         image_paths,
+        is_image,
         is_video,
     )
 
@@ -108,5 +145,12 @@ def build_frames(cfg, images: str | None, max_images: int | None) -> Frames:
         video = VideoFrames(cfg, images, max_images)
         frames = [Frame(i, f"frame_{i:06d}.png", None) for i in range(len(video))]
         return Frames(video, frames, False, source, video=source)
-    dataset = ImageFrames(cfg, image_paths(images))
-    return Frames(dataset, list_frames(dataset, images, max_images), False, source)
+    if os.path.isdir(images):
+        dataset = ImageFrames(cfg, image_paths(images))
+        return Frames(dataset, list_frames(dataset, images, max_images), False, source)
+    if is_image(images) and os.path.isfile(images):  # one image, keyed by its file name
+        dataset = ImageFrames(cfg, [images])
+        return Frames(dataset, list_frames(dataset, os.path.dirname(source), max_images),
+                      False, source)
+    raise ValueError(f"--images {images} is neither an image folder, an image nor a video "
+                     f"({'/'.join(IMAGE_SUFFIXES)}, {'/'.join(VIDEO_SUFFIXES)})")

@@ -9,9 +9,14 @@ Each rank appends one JSON line per finished frame to ``<run>/records/rank<r>.js
 items, the clean prediction), pickled and restricted on reading to plain containers and
 numpy arrays. The line is written with one ``write`` and flushed, so a process killed at
 any point (SIGKILL included) leaves every earlier line intact and at most one torn last
-line, which readers skip and :meth:`Journal.open` cuts off before appending. ``fsync``
+line, which readers skip and :class:`Journal` cuts off before appending. ``fsync``
 runs at most every ``fsync_every`` seconds and on close, which bounds what a machine crash
 (not a process kill) can lose (``docs/design.md``, resume).
+
+Any other bad line — bytes that do not parse, or a record that does not name the run's
+frame at its index with the run's seed — never costs an intact one: before a run
+(re)starts, :func:`set_aside_bad_lines` moves such lines to ``records/quarantine.jsonl``,
+keeps every other line as it was, and warns; their frames count as not done.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import json
 import os
 import pickle
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 JOURNAL_DIR = "records"
+QUARANTINE = "quarantine.jsonl"  # bad journal lines, kept for inspection; never read back
 _ALLOWED_GLOBALS = {
     ("builtins", name) for name in ("list", "dict", "tuple", "set", "frozenset", "int",
                                      "float", "bool", "str", "complex", "bytes", "slice")
@@ -90,18 +96,77 @@ def read_entries(path: str) -> Iterator[Entry]:
                 yield entry
 
 
+def _journal_files(run_dir: str) -> list[str]:
+    folder = os.path.join(run_dir, JOURNAL_DIR)
+    if not os.path.isdir(folder):
+        return []
+    names = sorted(n for n in os.listdir(folder) if n.startswith("rank") and n.endswith(".jsonl"))
+    return [os.path.join(folder, name) for name in names]
+
+
 def read_run(run_dir: str) -> dict[int, Entry]:
     """Every finished frame of a run over all rank files (any earlier world size); the
     first entry of a frame wins when a frame was written twice."""
-    folder = os.path.join(run_dir, JOURNAL_DIR)
     done: dict[int, Entry] = {}
-    if not os.path.isdir(folder):
-        return done
-    names = sorted(n for n in os.listdir(folder) if n.startswith("rank") and n.endswith(".jsonl"))
-    for name in names:
-        for entry in read_entries(os.path.join(folder, name)):
+    for path in _journal_files(run_dir):
+        for entry in read_entries(path):
             done.setdefault(entry.index, entry)
     return done
+
+
+def _problem(line: bytes, frame_ids: Sequence[str], seed: int) -> str | None:
+    """Why a complete journal line cannot stand for its frame, None when it can."""
+    entry = _parse(line)
+    if entry is None:
+        return "it does not parse"
+    if not 0 <= entry.index < len(frame_ids):
+        return f"its index {entry.index} is not one of the run's {len(frame_ids)} frames"
+    record = entry.record if isinstance(entry.record, dict) else {}
+    if record.get("image_id") != frame_ids[entry.index]:
+        return (f"its record names {record.get('image_id')!r}, which does not match frame "
+                f"{entry.index} of run.json ({frame_ids[entry.index]!r})")
+    if record.get("seed") != seed:
+        return f"its record's seed {record.get('seed')!r} does not match the run's {seed}"
+    return None
+
+
+def _write_durably(path: str, data: bytes, mode: str) -> None:
+    with open(path, mode) as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def set_aside_bad_lines(run_dir: str, frame_ids: Sequence[str], seed: int) -> list[str]:
+    """Check every complete line of every journal of the run against the run's frames
+    (``frame_ids``, run.json's ``frames``) and seed; move the lines that fail to
+    ``records/quarantine.jsonl`` and keep the others byte for byte. Returns one warning
+    per journal changed. A torn last line is left to :class:`Journal` (a kill's normal
+    trace). The quarantine is written and synced before the journal is replaced, so a
+    crash in between loses nothing."""
+    warnings = []
+    for path in _journal_files(run_dir):
+        with open(path, "rb") as f:
+            parts = f.read().split(b"\n")  # lines end at b"\n" only, as they are written
+        lines = [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        kept, bad, first = [], [], None
+        for number, line in enumerate(lines, start=1):
+            problem = _problem(line, frame_ids, seed) if line.endswith(b"\n") else None
+            if problem is None:
+                kept.append(line)
+            else:
+                bad.append(line)
+                first = first or f"line {number}: {problem}"
+        if not bad:
+            continue
+        _write_durably(os.path.join(run_dir, JOURNAL_DIR, QUARANTINE), b"".join(bad), "ab")
+        _write_durably(f"{path}.partial", b"".join(kept), "wb")
+        os.replace(f"{path}.partial", path)
+        name = os.path.relpath(path, run_dir)
+        warnings.append(f"{name}: {len(bad)} journal line(s) set aside in {JOURNAL_DIR}/"
+                        f"{QUARANTINE} ({first}); every other line is kept and those "
+                        "frames are certified again")
+    return warnings
 
 
 class Journal:
@@ -116,17 +181,14 @@ class Journal:
         self._last_sync = time.monotonic()
 
     def _cut_torn_tail(self) -> None:
-        if not os.path.isfile(self.path):
+        """Cut a last line that has no newline (the process died inside its write);
+        complete lines are never cut (bad ones are :func:`set_aside_bad_lines`'s)."""
+        if not os.path.isfile(self.path) or os.path.getsize(self.path) == 0:
             return
-        good = 0
-        with open(self.path, "rb") as f:
-            for line in f:
-                if _parse(line) is None:
-                    break
-                good += len(line)
-        if good != os.path.getsize(self.path):
-            with open(self.path, "r+b") as f:
-                f.truncate(good)
+        with open(self.path, "r+b") as f:
+            data = f.read()
+            if not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
 
     def append(self, index: int, record: dict, state: Any) -> None:
         """Write one finished frame as one line; flushed now, fsynced at the cadence."""

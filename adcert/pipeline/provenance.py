@@ -84,7 +84,12 @@ def record_provenance(device, unsafe_load: bool) -> dict:
             "norm_space": NORM_SPACE}
 
 
-def detection_guarantee(correction: str, alpha: float, eps: float, transform: str) -> str:
+_DENOISED = (" The base model is the recorded denoiser followed by the task model; the "
+             "smoothed model certified is that composite.")
+
+
+def detection_guarantee(correction: str, alpha: float, eps: float, transform: str,
+                        denoised: bool = False) -> str:
     """The detection certificate in words (``docs/certificates.md`` §3)."""
     scope = {"box": "for each box separately", "image": "for all boxes of the frame jointly",
              "none": "for each bound separately (no multiple-testing correction)"}[correction]
@@ -94,13 +99,17 @@ def detection_guarantee(correction: str, alpha: float, eps: float, transform: st
     return (f"With probability ≥ 1 − {alpha:g} {scope}, under {attack}, the median-smoothed "
             "detector's box lies between its lower and upper bounds and keeps its label "
             "where label_certified is true; boxes marked may_vanish carry no guarantee of "
-            "presence. About the smoothed model, not the base model.")
+            "presence. About the smoothed model, not the base model."
+            + (_DENOISED if denoised else ""))
 
 
-def segmentation_guarantee(correction: str, alpha: float, transform: str) -> str:
+def segmentation_guarantee(correction: str, alpha: float, transform: str,
+                           denoised: bool = False) -> str:
     """The segmentation certificate in words (``docs/certificates.md`` §4)."""
     attack = ("every ℓ2 perturbation of the resized model input of norm ≤ radius"
               if transform == "gaussian" else f"every {transform} change in certified_range")
     return (f"With probability ≥ 1 − {alpha:g} for the whole frame ({correction} correction "
-            f"over its pixels), every non-abstained pixel of the smoothed segmenter keeps its "
-            f"class under {attack}. About the smoothed model, not the base model.")
+            f"over its pixels), every pixel the certificate does not abstain on keeps the "
+            f"smoothed segmenter's class (its majority class) under {attack}; an abstained "
+            f"pixel may take any class. About the smoothed model, not the base model."
+            + (_DENOISED if denoised else ""))

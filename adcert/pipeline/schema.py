@@ -25,9 +25,15 @@ _PROVENANCE = {
                    "noise": {"type": "object"}, "unsafe_load": {"type": "boolean"},
                    "norm_space": {"type": "string"}},
 }
+# The denoiser in front of the task model (adcert.models.denoiser), or null without one.
+_DENOISER = {"type": ["object", "null"], "required": ["type", "spec", "checkpoint_sha256"],
+             "properties": {"type": {"type": "string"}, "spec": {"type": "object"},
+                            "config": {"type": ["string", "null"]},
+                            "checkpoint": {"type": ["string", "null"]},
+                            "checkpoint_sha256": {"anyOf": [_SHA256, {"type": "null"}]}}}
 _MODEL = {"type": "object", "required": ["config", "checkpoint", "checkpoint_sha256"],
           "properties": {"config": {"type": "string"}, "checkpoint": {"type": "string"},
-                         "checkpoint_sha256": _SHA256}}
+                         "checkpoint_sha256": _SHA256, "denoiser": _DENOISER}}
 _BOX = {
     "type": "object",
     "required": ["bbox", "lower", "upper", "label", "label_certified", "may_vanish", "score"],

@@ -53,6 +53,7 @@ def certify_frame(
     settings: SegSettings,
     generator,
     amp: bool = False,
+    denoiser=None,
 ) -> SegFrame:
     """Certified label map of the smoothed segmenter and the base model's clean map.
 
@@ -62,15 +63,19 @@ def certify_frame(
     ‖δ‖₂ ≤ σΦ⁻¹(τ) over the resized frame in [0, 1] units — or, for a camera-effect
     ``transform``, for every parameter in the certificate's ``certified_range``. Each
     mask of the τ' sweep holds at level alpha on its own, not jointly with the others.
+    A ``denoiser`` runs in front of ``model``: the base model is then the denoiser
+    followed by the segmenter (``docs/certificates.md`` §8).
     """
     s = settings
     noise = make_perturbation(s.transform, s.sigma)
-    clean = label_map(clean_predictions(model, packed, amp)[0])
+    clean = label_map(clean_predictions(model, packed, amp, denoiser)[0])
     selection = ClassCounter(num_classes, clean.shape)
-    for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp):
+    for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp,
+                                       denoiser):
         selection.update(np.stack([label_map(r) for r in batch]))
     hits = HitCounter(selection.top_class())
-    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp):
+    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
+                                       denoiser):
         hits.update(np.stack([label_map(r) for r in batch]))
     cert = certify_segmentation(hits.target, hits.hits, s.n, s.sigma, s.tau, s.alpha,
                                 s.correction, n0=s.n0, transform=s.transform)
@@ -147,12 +152,12 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     s = session.settings
     start = time.perf_counter()
     found = certify_frame(session.loaded.model, packed, len(session.classes), s, generator,
-                          session.options.amp)
+                          session.options.amp, session.loaded.denoiser)
     cert, clean = found.certificate, found.clean
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "guarantee": "per_frame",
-              "guarantee_text": provenance.segmentation_guarantee(s.correction, s.alpha,
-                                                                  s.transform)}
+              "guarantee_text": provenance.segmentation_guarantee(
+                  s.correction, s.alpha, s.transform, session.loaded.denoiser is not None)}
     record["mask_path"] = mask_name(frame.image_id, "certified")
     write_mask(session.run_dir, record["mask_path"], cert.labels)
     shown = None
@@ -164,7 +169,8 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     if session.frames.annotated and "gt_sem_seg" in sample_data:
         gt = sample_data.gt_sem_seg.data[0].numpy()
         _ground_truth_fields(session, frame, record, found, gt)
-        sample = {"gt": gt, "certified": cert.labels, "clean": clean}
+        sample = {"gt": gt, "certified": cert.labels, "clean": clean,
+                  "smoothed": found.target}
     record["provenance"] = session.record_provenance
     record["time_s"] = round(time.perf_counter() - start, 3)
     return FrameResult(record, sample, shown)

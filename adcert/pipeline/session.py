@@ -1,10 +1,12 @@
 """Settings → session: everything a run sets up before its first forward pass.
 
 :func:`open_session` reads the config, builds and validates the task's settings object,
-checks every output path and the device, starts the distributed group, fixes one run
-seed for all ranks, loads the model, lists the frames, and creates (or, with ``resume``,
-checks and reopens) the run folder. Any bad input is a ValueError / OSError raised here,
-before a single frame is certified (``docs/design.md``, run engine).
+checks the device and that every output path can be written and overwrites nothing,
+starts the distributed group, fixes one run seed for all ranks, lists the frames (before
+the model, so that a bad frame list costs no model load), loads the model and checks
+that it is the task's kind with finite weights, and creates (or, with ``resume``, checks
+and reopens) the run folder. Any bad input is a ValueError / OSError raised here, before
+a single frame is certified (``docs/design.md``, run engine).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adcert.pipeline import provenance, rundir
-from adcert.pipeline.frames import Frames, build_frames
+from adcert.pipeline.frames import Frames, build_frames, check_test_data
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RunOptions:
     amp: bool = False
     unsafe_load: bool = False
     resume: str | bool | None = None  # a run folder, True for the latest, None for a new run
+    denoiser: tuple[str, str] | None = None  # --denoiser CONFIG CHECKPOINT
 
 
 @dataclass
@@ -102,25 +105,62 @@ def _broadcast(value: Any, world_size: int) -> Any:
     return box[0]
 
 
-def _check_output_path(path: str | None, what: str) -> None:
-    if path is None:
-        return
-    if os.path.isdir(path):
-        raise ValueError(f"{what} {path} is a folder, not a file")
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(parent) and not os.path.isdir(parent):
-        raise ValueError(f"{what} {path}: {parent} is not a folder")
+def _check_writable(path: str, what: str, folder: str) -> None:
+    """The nearest existing folder on the way to ``folder`` (where ``path`` will be
+    written) must take a new file: tried with a probe file, since permission bits say
+    nothing for root or a read-only mount. So an output that cannot be written stops the
+    run before its first frame, not after the whole run."""
+    import tempfile
+
+    folder = os.path.abspath(folder)
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what} {path}: {folder} is not a folder")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".adcert-probe-", dir=folder)
+    except OSError as error:
+        raise ValueError(f"{what} {path}: cannot write in {folder} "
+                         f"({error.strerror or error})") from None
+    os.close(handle)
+    os.remove(probe)
 
 
-def _check_outputs(options: RunOptions, frames: Frames) -> None:
-    """Nothing the user owns is overwritten: ``--out`` must be a new file, and drawings
-    never go into a folder that holds input frames."""
-    if options.out is not None and os.path.exists(options.out) and not options.resume:
-        raise ValueError(f"--out {options.out} already exists; remove it or choose another "
-                         "name")
+def _check_output_paths(options: RunOptions) -> None:
+    """``--out`` a new file and ``--show-dir`` a folder, both writable: checked first. A
+    resumed run gets no exception: an existing ``--out`` may be one of its inputs."""
+    if options.out is not None:
+        if os.path.isdir(options.out):
+            raise ValueError(f"--out {options.out} is a folder, not a file")
+        if os.path.lexists(options.out):  # an input, or an earlier result: never replaced
+            raise ValueError(f"--out {options.out} already exists; remove it or choose "
+                             "another name")
+        _check_writable(options.out, "--out", os.path.dirname(os.path.abspath(options.out)))
+    if options.show_dir is not None:
+        if os.path.exists(options.show_dir) and not os.path.isdir(options.show_dir):
+            raise ValueError(f"--show-dir {options.show_dir} is a file, not a folder")
+        _check_writable(options.show_dir, "--show-dir", options.show_dir)
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder + os.sep)
+
+
+def _check_outputs(options: RunOptions, frames: Frames, run_dir: str | None) -> None:
+    """Nothing the user owns is overwritten: ``--out`` (a new file, see
+    :func:`_check_output_paths`, for a resumed run too) lies outside the run folder, and
+    drawings never go into a folder that holds input frames or the input video."""
+    if options.out is not None and run_dir is not None and _inside(options.out, run_dir):
+        raise ValueError(f"--out {options.out} is inside the run folder {run_dir}; choose a "
+                         "path outside it")
     if options.show_dir is None:
         return
     shown = os.path.realpath(options.show_dir)
+    if frames.video and os.path.dirname(os.path.realpath(frames.video)) == shown:
+        raise ValueError(f"--show-dir {options.show_dir} holds the input video "
+                         f"{os.path.basename(frames.video)}; drawings and certified.mp4 "
+                         "would go beside it: choose another folder")
     for frame in frames.frames:
         if frame.img_path and os.path.dirname(os.path.realpath(frame.img_path)) == shown:
             raise ValueError(f"--show-dir {options.show_dir} holds input frames (e.g. "
@@ -150,6 +190,7 @@ def _manifest(task, options: RunOptions, settings, seed: int, loaded, frames: Fr
         "cfg_options": options.cfg_options,
         "checkpoint": os.path.abspath(options.checkpoint),
         "checkpoint_sha256": loaded.checkpoint_sha256,
+        "denoiser": loaded.denoiser.describe() if loaded.denoiser is not None else None,
         "unsafe_load": options.unsafe_load,
         "source": frames.source,
         "frames": frames.describe(),
@@ -186,21 +227,22 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
     """Set up a run of ``task`` (see the module doc). ``flags`` are the settings given on
     the command line (None = not given); they override the config's ``certify`` dict. A
     ready ``settings`` object (the Python API) is used as it is instead."""
-    from adcert.models.loading import load_config, load_model
+    from adcert.models.loading import load_config, load_model, register_framework
 
     cfg = load_config(options.config, options.cfg_options)
-    if "test_dataloader" not in cfg:
-        raise ValueError("the config has no `test_dataloader` to take frames from")
+    check_test_data(cfg)
+    certify_cfg, denoiser = _split_denoiser(cfg.get("certify"), options)
     if settings is None:
-        settings = task.settings_type.build(cfg.get("certify"), flags)
+        settings = task.settings_type.build(certify_cfg, flags)
     elif not isinstance(settings, task.settings_type):
         raise ValueError(f"{task.name} needs {task.settings_type.__name__}, got "
                          f"{type(settings).__name__}")
     device = resolve_device(options.device)
-    _check_output_path(options.out, "--out")
-    if options.show_dir and os.path.exists(options.show_dir) and not os.path.isdir(
-            options.show_dir):
-        raise ValueError(f"--show-dir {options.show_dir} is a file, not a folder")
+    if options.amp and device.type != "cuda":  # autocast is CUDA-only here: refuse, rather
+        # than record amp: true for a run that ran in float32
+        raise ValueError(f"--amp needs CUDA (mixed precision runs only there); this run is "
+                         f"on {device.type}")
+    _check_output_paths(options)
     if options.images is not None and not os.path.exists(options.images):
         raise FileNotFoundError(f"image folder not found: {options.images}")
 
@@ -221,14 +263,22 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
     seed = _broadcast(seed, world_size)  # every rank draws from one run seed
     if original is not None and settings.seed is None:  # the original's seed, as it was given
         settings = dataclasses.replace(settings, seed=original["settings"].get("seed"))
+    register_framework(task.framework)  # the registry of the frames' datasets, transforms
+    frames = build_frames(cfg, options.images, settings.max_images)  # before the model: cheap
+    _check_outputs(options, frames, run_dir if original is not None else None)
     loaded = load_model(cfg, options.checkpoint, task.framework, device=device,
                         unsafe_load=options.unsafe_load)
+    if denoiser is not None:
+        from adcert.models.denoiser import load_denoiser
+
+        spec, checkpoint, denoiser_config = denoiser
+        loaded.denoiser = load_denoiser(spec, checkpoint, device, sigma=settings.sigma,
+                                        config_path=denoiser_config,
+                                        unsafe_load=options.unsafe_load)
     if original is None:
         run_dir = _broadcast(rundir.new_run_dir(_work_dir(options)) if rank == 0 else None,
                              world_size)
     try:
-        frames = build_frames(cfg, options.images, settings.max_images)
-        _check_outputs(options, frames)
         classes = _classes(frames, loaded)
         task.check_model(loaded, classes)
         manifest = _manifest(task, options, settings, seed, loaded, frames, cfg.pretty_text,
@@ -253,6 +303,20 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
                         f"{len(frames)} frames from {frames.source}, seed {seed}, "
                         f"{world_size} rank(s), settings {settings.to_dict()}")
     return session
+
+
+def _split_denoiser(certify_cfg: Any, options: RunOptions) -> tuple[Any, tuple | None]:
+    """The config's ``certify`` dict without its ``denoiser`` entry, and the denoiser the
+    run asks for (``--denoiser`` over ``certify.denoiser``; see
+    :func:`adcert.models.denoiser.resolve_denoiser`)."""
+    from collections.abc import Mapping
+
+    from adcert.models.denoiser import resolve_denoiser
+
+    requested = resolve_denoiser(certify_cfg, options.denoiser)
+    if isinstance(certify_cfg, Mapping) and "denoiser" in certify_cfg:
+        certify_cfg = {k: v for k, v in certify_cfg.items() if k != "denoiser"}
+    return certify_cfg, requested
 
 
 def _logger(run_dir: str):

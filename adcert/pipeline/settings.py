@@ -141,6 +141,9 @@ class DetSettings(_Common):
         _choice("correction", self.correction, DET_CORRECTIONS)
         object.__setattr__(self, "max_per_bin", _integer("max_per_bin", self.max_per_bin, 1))
         object.__setattr__(self, "score_thr", _number("score_thr", self.score_thr))
+        if not 0.0 <= self.score_thr <= 1.0:  # above 1 every box is dropped, silently
+            raise ValueError(f"score_thr must lie in [0, 1] (a detection score's range), "
+                             f"got {self.score_thr}")
         if self.nms_iou is not None:
             object.__setattr__(self, "nms_iou", _number("nms_iou", self.nms_iou))
             if not 0.0 <= self.nms_iou < 1.0:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 
 from adcert.report import figures
 from adcert.report.gallery import Pick, pick_frames
-from adcert.report.requirements import RequirementSet
+from adcert.report.requirements import Requirement, RequirementSet
 from adcert.report.runs import Run
-from adcert.report.verdicts import MET, NOT_EVIDENCED, NOT_MET, Verdict, assess
+from adcert.report.verdicts import Verdict, assess, top_goal
+from adcert.stats._rounding import format_up
 
 SCHEMA_VERSION = 1
 KIND = "adcert.safety_case"
@@ -32,10 +33,14 @@ SMOOTHED_MODEL = {
         "in each bin and outputs each slot's per-coordinate median (Chiang et al. 2020, "
         "median smoothing); its boxes, labels and scores are what is certified."),
     "segmentation": (
-        "The smoothed segmenter runs the base segmenter on n copies of the frame with "
-        "independent noise and outputs, per pixel, the class chosen on separate selection "
-        "copies when it wins at least a share τ of the n copies, else abstains (Fischer et "
-        "al. 2021, SegCertify, Holm correction over the pixels)."),
+        "The smoothed segmenter runs the base segmenter on copies of the frame with "
+        "independent noise and outputs each pixel's majority class; it never abstains. Its "
+        "certificate (Fischer et al. 2021, SegCertify: a τ-test per pixel with Holm "
+        "correction over the pixels) is computed at the clean frame: a pixel certified "
+        "there keeps its class under every attack within the certified radius R; a pixel "
+        "the certificate abstains on may take any class under attack. The abstain rate and "
+        "the certified-pixel share are properties of that certificate at the clean frame, "
+        "not certified figures of the attacked output."),
 }
 
 ASSUMPTIONS = [
@@ -68,8 +73,9 @@ LIMITATIONS = [
     "which can be wrong. The gallery shows certified-but-wrong pixels and boxes.",
     "Sampling confidence: each certificate holds with probability ≥ 1 − α over adcert's "
     "random noise, per box (detection) or per frame (segmentation). A figure over a data "
-    "set needs all of them at once; its joint failure probability is bounded by the union "
-    "bound shown with each figure, which can be vacuous (1) for many frames at a loose α.",
+    "set needs all of them at once, a verdict every figure it reads and the top goal "
+    "every verdict: each states the union bound over the certificates it rests on, and is "
+    "met only when that bound is at most 1 − confidence.",
     "Per box vs per frame: a detection run with correction 'box' guarantees each box's "
     "bounds with probability ≥ 1 − α on its own, not all boxes of a frame at once (that "
     "takes --correction image, α per frame); a segmentation certificate covers all "
@@ -172,6 +178,8 @@ def solution(run: Run, dataset: dict | None) -> dict:
         "world_size": m.get("world_size"), "amp": m.get("amp"),
         "config": m.get("config"), "config_sha256": m.get("config_sha256"),
         "checkpoint": m.get("checkpoint"), "checkpoint_sha256": m.get("checkpoint_sha256"),
+        # The denoiser in front of the model (docs/certificates.md §8), None without one.
+        "denoiser": m.get("denoiser"),
         "adcert_source_sha256": m.get("adcert_source_sha256"),
         "versions": m.get("versions"), "device": m.get("device"),
         "input_shapes": sorted({tuple(r["input_shape"]) for r in records
@@ -216,6 +224,7 @@ def _goal(index: int, verdict: Verdict, solutions: dict[str, str]) -> dict:
     return {
         "id": f"G{index}", "requirement_id": req.id, "requirement_text": req.text,
         "text": req.goal_text(), "verdict": verdict.verdict, "reason": verdict.reason,
+        "joint_failure_bound": verdict.joint_failure_bound,
         "solutions": sorted({solutions[f.run] for f in verdict.findings}),
         "findings": [vars(f) for f in verdict.findings],
         "requirement": {"task": req.task, "metric": req.metric, "cls": req.cls,
@@ -224,6 +233,28 @@ def _goal(index: int, verdict: Verdict, solutions: dict[str, str]) -> dict:
                         "transform": req.transform, "eps": req.eps, "alpha": req.alpha,
                         "confidence": req.confidence},
     }
+
+
+def _formal_property(req: Requirement) -> str:
+    """The requirement as the property the certificates must establish."""
+    sign = "≥" if req.at_least else "≤"
+    spec = req.spec
+    if not spec.certified:
+        return (f"The {spec.words} is measured on the smoothed model without attack and "
+                f"must be {sign} {req.threshold:g}; it is not a certified property.")
+    per = "box" if req.task == "detection" else "frame"
+    head = (f"For each certified frame x and every perturbation in the set “"
+            f"{req.threat_words()}”, the smoothed model's output on the perturbed frame lies "
+            f"inside the certificate computed for x (with probability ≥ 1 − {req.alpha:g} per "
+            f"{per}, and with probability ≥ {req.confidence:g} for every certificate the "
+            f"verdict rests on at once); ")
+    if spec.describes_certificate:
+        return (head + f"the {spec.words} is a property of those certificates at the clean "
+                f"frames, which bounds {spec.describes_certificate} from above, and must be "
+                f"{sign} {req.threshold:g}.")
+    return (head + f"the {spec.words} computed from these certificates bounds its value "
+            f"under every such perturbation from {'below' if req.at_least else 'above'}, and "
+            f"must be {sign} {req.threshold:g}.")
 
 
 def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
@@ -245,17 +276,7 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
             f"{run.label}: {len(run.records)} frames" for run in used]
     return {
         "goal": goal["id"], "requirement_id": req.id,
-        "formal_property": (
-            f"For each certified frame x and every perturbation in the set “"
-            f"{req.threat_words()}”, the smoothed model's output on the perturbed frame "
-            f"lies inside the certificate computed for x (with probability ≥ 1 − "
-            f"{req.alpha:g} per {'box' if req.task == 'detection' else 'frame'}); the "
-            f"{req.spec.words} computed from these certificates bounds its value under "
-            f"every such perturbation from {'below' if req.at_least else 'above'}, and must "
-            f"be {'≥' if req.at_least else '≤'} {req.threshold:g}." if req.spec.certified else
-            f"The {req.spec.words} is measured on the smoothed model without attack and "
-            f"must be {'≥' if req.at_least else '≤'} {req.threshold:g}; it is not a "
-            "certified property."),
+        "formal_property": _formal_property(req),
         "method": ("formal verification with a statistical guarantee: randomized-smoothing "
                    "certificates (Clopper–Pearson / order-statistic bounds) from n noisy "
                    "forward passes per frame"),
@@ -270,11 +291,18 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
     }
 
 
-def top_verdict(verdicts: Sequence[Verdict]) -> str:
-    states = {v.verdict for v in verdicts}
-    if NOT_MET in states:
-        return NOT_MET
-    return NOT_EVIDENCED if NOT_EVIDENCED in states else MET
+def _top_goal(verdicts: Sequence[Verdict], system: str, confidence: float) -> dict:
+    """G0: every goal met, and all their certificates holding together with probability ≥
+    ``confidence`` (the union bound over each distinct certificate once)."""
+    verdict, joint, count = top_goal(verdicts, confidence)
+    bound = ("rests on no certificate" if joint is None else
+             f"rests on {count} certificate famil{'y' if count == 1 else 'ies'} holding "
+             f"jointly with failure probability ≤ {format_up(joint, 3)}")
+    return {"id": "G0", "verdict": verdict, "joint_failure_bound": joint,
+            "confidence": confidence, "certificates": count,
+            "text": f"{system}: meets its {len(verdicts)} robustness requirements, certified "
+                    f"as stated below, all together with probability ≥ {confidence:g} "
+                    f"({bound})"}
 
 
 def build_report(requirements: RequirementSet, runs: Sequence[Run],
@@ -301,9 +329,7 @@ def build_report(requirements: RequirementSet, runs: Sequence[Run],
         "generator": {"adcert": __version__, "command": list(command or [])},
         "requirements_file": {"path": os.path.abspath(requirements.path),
                               "sha256": _sha256(requirements.path)},
-        "top_goal": {"id": "G0", "verdict": top_verdict(verdicts),
-                     "text": f"{system}: meets its {len(goals)} robustness requirements, "
-                             f"certified as stated below"},
+        "top_goal": _top_goal(verdicts, system, requirements.confidence),
         "strategy": {"id": "S1", "text": STRATEGY},
         "context": _context(runs),
         "assumptions": [{"id": i, "text": t} for i, t in ASSUMPTIONS],

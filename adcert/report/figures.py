@@ -13,6 +13,7 @@ import numpy as np
 
 from adcert.certify.detection import box_iou
 from adcert.report.runs import Run
+from adcert.report.verdicts import frames_failure_bound
 
 DETECTION_HEADLINE = ("clean_ap50", "smoothed_ap50", "certified_ap50", "chiang_certified_ap50",
                       "certified_recall", "certified_failure_bound", "may_vanish_rate",
@@ -77,7 +78,7 @@ def headline(run: Run) -> dict:
     else:
         alpha = run.settings.get("alpha")
         out["joint_failure_bound"] = (None if alpha is None
-                                      else min(1.0, len(records) * alpha))
+                                      else frames_failure_bound(len(records), alpha))
         rates = [r.get("certified_wrong_rate") for r in records]
         out["certified_wrong_rate"] = (None if not rates or any(x is None for x in rates)
                                        else float(np.mean(rates)))

@@ -73,6 +73,17 @@ def _scale(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, (MAX_WIDTH, height), interpolation=cv2.INTER_AREA)
 
 
+def _resize(image: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    """``image`` scaled to ``width`` px (aspect kept) and the factor used; drawing after
+    this sizes text and lines for the page (adcert.vis scales them to the frame)."""
+    factor = width / image.shape[1]
+    if factor == 1.0:
+        return image, 1.0
+    size = (width, max(1, round(image.shape[0] * factor)))
+    method = cv2.INTER_AREA if factor < 1.0 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=method), factor
+
+
 def _draw_truth_boxes(image: np.ndarray, record: dict) -> None:
     truth = record.get("ground_truth") or {}
     for box in truth.get("boxes") or []:
@@ -85,8 +96,8 @@ def _scaled(values, scale: float):
 
 
 def scaled_record(record: dict, scale: float) -> dict:
-    """The record with every box coordinate multiplied by ``scale`` (to draw a small frame
-    enlarged, so that labels stay legible)."""
+    """The record with every box coordinate multiplied by ``scale`` (to draw the frame at
+    the page's width, so that labels are sized for the page)."""
     boxes = [{**b, **{k: _scaled(b.get(k), scale) for k in ("bbox", "lower", "upper")}}
              for b in record.get("boxes", [])]
     truth = record.get("ground_truth")
@@ -98,39 +109,45 @@ def scaled_record(record: dict, scale: float) -> dict:
 
 def draw_detection(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
     """Certified boxes, ground truth (white) and certified-but-wrong boxes (black frame),
-    enlarged to :data:`MAX_WIDTH` when the frame is narrower."""
-    from adcert.vis.boxes import draw_certified_boxes
+    drawn on the frame scaled to :data:`MAX_WIDTH`, so that labels read on the page
+    whether the frame was 512 or 2048 px wide."""
+    from adcert.vis.boxes import draw_certified_boxes, line_thickness
     from adcert.vis.palette import palette_from_meta
 
-    scale = max(1.0, MAX_WIDTH / image.shape[1])
-    if scale > 1.0:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        record = scaled_record(record, scale)
+    image, factor = _resize(image, MAX_WIDTH)
+    if factor != 1.0:
+        record = scaled_record(record, factor)
     palette = palette_from_meta(run.summary.get("palette"), run.classes)
     out = image.copy()
     _draw_truth_boxes(out, record)
-    out = draw_certified_boxes(out, record, run.classes, palette)
+    # Before the certified boxes, whose labels are drawn last and so never crossed.
+    margin = line_thickness(out) + 2
     for index in certified_wrong_boxes(record) or []:
         x1, y1, x2, y2 = (int(round(v)) for v in record["boxes"][index]["bbox"])
-        cv2.rectangle(out, (x1 - 3, y1 - 3), (x2 + 3, y2 + 3), WRONG_COLOUR, 3, cv2.LINE_AA)
-    return out
+        cv2.rectangle(out, (x1 - margin, y1 - margin), (x2 + margin, y2 + margin),
+                      WRONG_COLOUR, margin, cv2.LINE_AA)
+    return draw_certified_boxes(out, record, run.classes, palette)
 
 
 def draw_segmentation(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
+    """The certified map (black: certified but wrong) beside the ground truth, each panel
+    scaled to half the page width before its title is drawn, so titles read on the page."""
     from adcert.vis.caption import side_by_side
     from adcert.vis.masks import load_label_map, overlay_labels
     from adcert.vis.palette import palette_from_meta
 
     palette = palette_from_meta(run.summary.get("palette"), run.classes) or ()
     labels = load_label_map(os.path.join(run.path, record["mask_path"]))
-    certified = overlay_labels(image, labels, palette)
     gt_path = record.get("gt_mask_path")
     if not gt_path or not os.path.isfile(os.path.join(run.path, gt_path)):
-        return certified
+        return overlay_labels(image, labels, palette)
     truth = load_label_map(os.path.join(run.path, gt_path))
     wrong = (labels != 255) & (truth != 255) & (labels != truth)
+    certified = overlay_labels(image, labels, palette)
     certified[wrong] = WRONG_COLOUR
-    return side_by_side(overlay_labels(image, truth, palette), certified,
+    half = (MAX_WIDTH - 4) // 2  # side_by_side puts a 4 px separator between the panels
+    truth_panel = _resize(overlay_labels(image, truth, palette), half)[0]
+    return side_by_side(truth_panel, _resize(certified, half)[0],
                         ("ground truth", "certified map (black: certified but wrong)"))
 
 

@@ -34,8 +34,10 @@ FIGURE_WORDS = {
     "certified_acc": "certified pixel accuracy: certified and correct",
     "on_certified_acc": "accuracy on certified pixels (measured)",
     "clean_miou": "mIoU of the base model on clean frames",
-    "certified_miou": "certified mIoU (abstentions count as errors)",
-    "abstain_rate": "share of pixels abstained",
+    "certified_miou": "certified mIoU: lower bound under attack (abstained pixels may take "
+                      "any class)",
+    "abstain_rate": "abstain rate: share of pixels the certificate at the clean frame "
+                    "leaves uncertified (a property of the certificate, not certified)",
     "joint_failure_bound": "joint failure probability over the run's frames (union bound)",
     "certified_wrong_rate": "share of pixels certified with a wrong class",
 }
@@ -110,6 +112,7 @@ def _summary(report: dict) -> str:
              esc(g["text"]) + (f'<div class="muted small">“{esc(g["requirement_text"])}”</div>'
                                if g["requirement_text"] else ""),
              _badge(g["verdict"]), esc(g["reason"]),
+             f'<span class="num">{_num(g["joint_failure_bound"], "joint_failure_bound")}</span>',
              esc(", ".join(g["solutions"]) or "—")) for g in goals]
     unusable = [s for s in report["solutions"] if s["status"] != "complete"]
     warning = "".join(f'<p class="warn">{esc(s["run"])} ({esc(s["path"])}) is not evidence: '
@@ -120,7 +123,8 @@ def _summary(report: dict) -> str:
             + warning +
             '<h2 id="verdicts">Verdicts against the requirements</h2>'
             + _table(["requirement", "goal (formal statement)", "verdict", "evidence",
-                      "solutions"], rows))
+                      "joint failure bound (union over its certificates)", "solutions"],
+                     rows))
 
 
 def _threat(report: dict) -> str:
@@ -151,18 +155,24 @@ def _plots(figures: dict) -> str:
     for transform, curves in _by_transform(figures["segmentation_tau"]).items():
         panels.append((plots.plot_accuracy_vs_radius(curves),
                        f"Segmentation ({transform}): certified pixel accuracy (certified and "
-                       "correct) and certified fraction against the size of the certified "
-                       "range, one point per τ'."))
+                       "correct: a lower bound under attack) and the certified fraction (a "
+                       "property of the certificate at the clean frame) against the size of "
+                       "the certified range, one point per τ'."))
     if figures["segmentation_tau"]:
         panels.append((plots.plot_abstain_vs_tau(figures["segmentation_tau"]),
-                       "Abstain rate of the smoothed segmenter against τ'."))
+                       "Abstain rate against τ': the share of pixels the certificate at "
+                       "the clean frame leaves uncertified (a property of the certificate; "
+                       "the smoothed segmenter itself never abstains)."))
     if figures["camera_effects"]:
         panels.append((plots.plot_camera_ranges(figures["camera_effects"]),
                        "Parameter ranges certified against camera effects (grey: no change)."))
     if figures["readings"]:
         panels.append((plots.plot_readings(figures["readings"]),
                        "Base model on clean frames, smoothed model without attack, and the "
-                       "certified lower bound under attack."))
+                       "certified lower bound under attack. Segmentation runs have no "
+                       "smoothed bar (n/a): the τ-abstain segmenter's unattacked output is "
+                       "known only through the test that certifies it, so its reading is "
+                       "the certified bar."))
     if not panels:
         return '<h2 id="plots">Plots</h2><p>No complete run: nothing to plot.</p>'
     body = "".join(f"<figure>{_image(png, caption)}<figcaption>{esc(caption)}</figcaption>"
@@ -177,7 +187,8 @@ def _empty_warning(sol: dict) -> str:
         text = ("No box of this run is certified: every box may vanish or may change its "
                 "label under the attack set.")
     elif sol["task"] == "segmentation" and figs.get("abstain_rate") == 1.0:
-        text = "Every pixel of every frame abstained: this run certifies no pixel."
+        text = ("The certificate abstained on every pixel of every frame: this run "
+                "certifies no pixel.")
     else:
         return ""
     return f'<p class="warn">{esc(text)}</p>'
@@ -210,6 +221,7 @@ def _run_section(sol: dict) -> str:
         ("config", f'{esc(sol["config"])}<br><code>sha256 {esc(sol["config_sha256"])}</code>'),
         ("checkpoint", f'{esc(sol["checkpoint"])}<br><code>sha256 '
                        f'{esc(sol["checkpoint_sha256"])}</code>'),
+        ("denoiser", _denoiser_cell(sol.get("denoiser"))),
         ("adcert source", f'<code>sha256 {esc(sol.get("adcert_source_sha256"))}</code>'),
         ("versions", esc(", ".join(f"{k} {v}" for k, v in (sol["versions"] or {}).items()))),
         ("device", esc(sol["device"])),
@@ -219,6 +231,16 @@ def _run_section(sol: dict) -> str:
     ]
     out.append("<h4>provenance</h4>" + _table(None, provenance))
     return "".join(out)
+
+
+def _denoiser_cell(denoiser: dict | None) -> str:
+    """None, or the denoiser's type, checkpoint and sha256: the base model certified is the
+    denoiser followed by the task model (docs/certificates.md §8)."""
+    if not denoiser:
+        return "none (the base model is the task model alone)"
+    return (f'{esc(denoiser.get("type"))} in front of the task model: '
+            f'{esc(denoiser.get("checkpoint"))}<br><code>sha256 '
+            f'{esc(denoiser.get("checkpoint_sha256"))}</code>')
 
 
 def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
@@ -232,7 +254,11 @@ def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
         items.append(f"<figure>{image}<figcaption>{esc(caption)}</figcaption></figure>")
     legend = ("Detection: solid = smoothed box, dotted = certified outer bound, dashed = inner "
               "bound, red X = may vanish or label not certified, white = ground truth, "
-              "black frame = certified but wrong. Segmentation: hatched = abstained, "
+              "black frame = certified but wrong; labels: class >=0.72 = certified, every "
+              "box its bounds admit has IoU >= 0.72 with the smoothed box, class <0.5 = "
+              "certified but unlocalised (worst-case IoU below 0.5), class X = may vanish "
+              "or label not certified, 'N labels hidden' = labels left out where no free "
+              "place was near their box. Segmentation: hatched = abstained, "
               "black = certified but wrong.")
     return (f'<h2 id="gallery">Worst frames</h2><p class="small muted">{esc(legend)}</p>'
             f'<div class="gallery">{"".join(items)}</div>')

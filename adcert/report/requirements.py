@@ -15,10 +15,13 @@ is being argued about) and ``requirements``, a list of dicts::
   set of :func:`adcert.stats.attack_range` (ℓ2 norm ≤ ε over the resized input in
   [0, 1]; |b| ≤ ε for brightness; factors in [e^−ε, e^ε] for contrast and gamma);
 - ``alpha``: the largest per-box (detection) or per-frame (segmentation) failure
-  probability accepted; ``confidence`` (optional): the probability with which the
-  figure must hold jointly over the whole data set (checked against the run's union
-  bound);
+  probability accepted; ``confidence`` (optional, default :data:`DEFAULT_CONFIDENCE`):
+  the probability with which the verdict must hold jointly over every certificate it
+  rests on (checked against the union bound over all of them, ``docs/report.md``);
 - ``text`` (optional): the requirement in the safety engineer's words.
+
+A top-level ``confidence`` (default :data:`DEFAULT_CONFIDENCE`) is the same for the top
+goal: every requirement together.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import dataclass
 TASKS = ("detection", "segmentation")
 # Requirement transforms: those whose attack set does not depend on σ.
 TRANSFORMS = ("gaussian", "brightness", "contrast", "gamma")
+# The probability a verdict must hold with when the requirements file names none.
+DEFAULT_CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,12 @@ class Metric:
     key: str
     per_class_key: str | None
     words: str
-    certified: bool  # a proven bound (else measured on the samples, no guarantee)
+    certified: bool  # read from certificates covering the attack set (else measured)
     higher_is_better: bool
     sweep_key: str | None = None  # its value at other ε / τ' from the same samples
+    # What the figure bounds under attack when it is a property of the certificate at the
+    # clean frame rather than a bound on a figure of the attacked output (None: the latter).
+    describes_certificate: str | None = None
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
@@ -56,10 +64,13 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            "AP@50 of the smoothed detector (measured, unattacked)", False, True),
     Metric("segmentation", "certified_acc", None, "certified pixel accuracy", True, True,
            "certified_acc"),
-    Metric("segmentation", "certified_miou", "certified_iou_per_class", "certified mIoU",
-           True, True),
-    Metric("segmentation", "abstain_rate", None, "abstain rate", True, False,
-           "abstain_rate"),
+    Metric("segmentation", "certified_miou", "certified_iou_per_class",
+           "certified mIoU (lower bound under attack)", True, True),
+    Metric("segmentation", "abstain_rate", None,
+           "abstain rate (share of pixels the certificate at the clean frame leaves "
+           "uncertified)", True, False, "abstain_rate",
+           describes_certificate="the share of pixels whose class some perturbation in the "
+                                 "set can change"),
     Metric("segmentation", "on_certified_acc", None,
            "accuracy on certified pixels (measured)", False, True),
 )}
@@ -76,7 +87,7 @@ class Requirement:
     eps: float
     alpha: float
     cls: str | None = None
-    confidence: float | None = None
+    confidence: float = DEFAULT_CONFIDENCE
     text: str | None = None
 
     @property
@@ -98,10 +109,9 @@ class Requirement:
         figure = self.spec.words + (f" of {self.cls}" if self.cls else "")
         sign = "≥" if self.at_least else "≤"
         unit = "per box" if self.task == "detection" else "per frame"
-        joint = (f", holding jointly over the data set with probability ≥ {self.confidence:g}"
-                 if self.confidence is not None else "")
         return (f"{self.task}: {figure} {sign} {self.threshold:g} against "
-                f"{self.threat_words()}, α = {self.alpha:g} {unit}{joint}")
+                f"{self.threat_words()}, α = {self.alpha:g} {unit}, holding jointly over "
+                f"every certificate it rests on with probability ≥ {self.confidence:g}")
 
 
 def _number(item: dict, key: str, where: str, low: float = -math.inf,
@@ -114,15 +124,27 @@ def _number(item: dict, key: str, where: str, low: float = -math.inf,
     return float(value)
 
 
+def _confidence(item: dict, where: str) -> float:
+    """``confidence`` in (0, 1): 0 would let a claim with no probability behind it pass,
+    1 no claim from finitely many samples."""
+    if item.get("confidence") is None:
+        return DEFAULT_CONFIDENCE
+    value = _number(item, "confidence", where, 0.0, 1.0)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{where}: confidence must lie strictly between 0 and 1, "
+                         f"got {value!r}")
+    return value
+
+
 _KEYS = {"id", "task", "metric", "cls", "min", "max", "transform", "eps", "alpha",
          "confidence", "text"}
 
 
 def parse_requirement(item: dict, position: int) -> Requirement:
     """One requirement dict, checked; ValueError naming the requirement and the problem."""
-    where = f"requirement {item.get('id', position)!s}"
     if not isinstance(item, dict):
         raise ValueError(f"requirement {position}: must be a dict, got {type(item).__name__}")
+    where = f"requirement {item.get('id', position)!s}"
     unknown = sorted(set(item) - _KEYS)
     if unknown:
         raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: {sorted(_KEYS)})")
@@ -145,14 +167,13 @@ def parse_requirement(item: dict, position: int) -> Requirement:
     cls = item.get("cls")
     if cls is not None and METRICS[metric].per_class_key is None:
         raise ValueError(f"{where}: {metric} has no per-class figure; drop cls")
-    confidence = item.get("confidence")
     return Requirement(
         id=str(item["id"]), task=task, metric=metric,
         threshold=_number(item, "min" if at_least else "max", where),
         at_least=at_least, transform=transform,
         eps=_number(item, "eps", where, 0.0), alpha=_number(item, "alpha", where, 0.0, 1.0),
         cls=None if cls is None else str(cls),
-        confidence=None if confidence is None else _number(item, "confidence", where, 0, 1),
+        confidence=_confidence(item, where),
         text=None if item.get("text") is None else str(item["text"]))
 
 
@@ -162,6 +183,7 @@ class RequirementSet:
     title: str
     system: str | None
     requirements: tuple[Requirement, ...]
+    confidence: float = DEFAULT_CONFIDENCE  # the top goal's: every requirement at once
 
 
 def load_requirements(path: str) -> RequirementSet:
@@ -173,6 +195,9 @@ def load_requirements(path: str) -> RequirementSet:
         raise FileNotFoundError(f"requirements file not found: {path}")
     try:
         cfg = Config.fromfile(path)
+    except SystemExit as stop:  # the file runs as Python: it must not end the tool
+        raise ValueError(f"{path}: tried to exit (sys.exit({stop.code!r})) while being "
+                         "read") from None
     except Exception as error:  # mmengine raises many kinds on bad syntax
         raise ValueError(f"{path}: cannot read as a config ({error})") from None
     items = cfg.get("requirements")
@@ -185,4 +210,5 @@ def load_requirements(path: str) -> RequirementSet:
     if duplicate is not None:
         raise ValueError(f"{path}: requirement id {duplicate!r} is used twice")
     return RequirementSet(path, str(cfg.get("title", "Robustness of camera perception")),
-                          cfg.get("system"), parsed)
+                          cfg.get("system"), parsed,
+                          _confidence({"confidence": cfg.get("confidence")}, path))

@@ -9,19 +9,25 @@ Rules (``docs/report.md``):
   containing the attack set (the run's τ or a τ' of its sweep, the narrowest such range);
 - every run that is evidence must meet the threshold: several runs are never reduced to
   their best one;
-- a figure that is undefined (no ground truth, a class absent from the data) or a
-  ``confidence`` that the run's joint failure bound does not reach leaves the
-  requirement not evidenced by that run.
+- a figure that is undefined (no ground truth, a class absent from the data), or whose
+  joint failure bound is unknown, leaves the requirement not evidenced by that run;
+- a verdict rests on every certificate its runs' figures were read from, and is met only
+  when the union bound over all of them (every run; each ε or τ' point of one run's
+  samples a certificate of its own) is at most 1 − ``confidence``; else it is not
+  evidenced. The top goal sums over every goal's certificates, each distinct certificate
+  once (:func:`top_goal`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from adcert.report.requirements import Requirement
 from adcert.report.runs import Run
-from adcert.stats._rounding import format_down, format_up
+from adcert.stats._rounding import MP, float_up, format_down, format_up
 
 MET, NOT_MET, NOT_EVIDENCED = "met", "not met", "not evidenced"
 
@@ -34,8 +40,11 @@ class Finding:
     value: float | None = None
     met: bool | None = None
     at: str = ""  # where in the run the figure was read: "ε = 0.1", "τ = 0.75"
-    joint_failure_bound: float | None = None
+    joint_failure_bound: float | None = None  # of the certificates the figure was read from
     note: str = ""
+    # Which certificates: the run and the exact ε' / τ' (None for a measured figure). Two
+    # findings with the same one rest on the very same certificates.
+    certificate: str | None = None
 
 
 @dataclass
@@ -44,6 +53,33 @@ class Verdict:
     verdict: str
     reason: str
     findings: list[Finding] = field(default_factory=list)
+    # Union bound over every certificate the decided findings rest on; None when they rest
+    # on none (measured figures) or nothing was decided.
+    joint_failure_bound: float | None = None
+
+
+def union_bound(bounds: Iterable[float]) -> float:
+    """P(some certificate fails) ≤ the sum of their failure bounds, capped at 1; the sum is
+    taken at 50 digits and rounded up."""
+    return min(1.0, float_up(MP.fsum(MP.mpf(b) for b in bounds)))
+
+
+def within(joint: float, confidence: float) -> bool:
+    """Whether failure probability ≤ ``joint`` leaves probability ≥ ``confidence``: joint ≤
+    1 − confidence, compared exactly (no rounding of 1 − confidence)."""
+    return Fraction(joint) <= 1 - Fraction(confidence)
+
+
+def certificates(findings: Iterable[Finding]) -> dict[str, float]:
+    """The distinct certificates decided findings were read from, with their failure
+    bounds (measured figures rest on none)."""
+    return {f.certificate: f.joint_failure_bound for f in findings
+            if f.met is not None and f.certificate is not None}
+
+
+def frames_failure_bound(frames: int, alpha: float) -> float:
+    """Union bound over ``frames`` certificates at ``alpha`` each (rounded up, capped)."""
+    return union_bound([alpha] * frames) if frames else 0.0
 
 
 def per_unit_alpha(run: Run) -> float | None:
@@ -101,7 +137,7 @@ def _detection_candidates(run: Run, req: Requirement) -> list[tuple[float, dict]
 def _segmentation_candidates(run: Run, req: Requirement) -> list[tuple[float, dict]]:
     """(τ', figures) pairs whose certified range covers the attack set, narrowest first."""
     own_range = run.records[0].get("certified_range", {}) if run.records else {}
-    failure = min(1.0, len(run.records) * run.settings.get("alpha", 1.0))
+    failure = frames_failure_bound(len(run.records), run.settings.get("alpha", 1.0))
     pairs = [(run.settings.get("tau"), own_range, {**run.summary, "joint": failure})]
     if req.spec.sweep_key is not None:
         pairs += [(e["tau"], e.get("certified_range", {}), {**e, "joint": failure})
@@ -138,6 +174,7 @@ def _finding(run: Run, req: Requirement) -> Finding:
             return Finding(run.label, note=f"certified only up to ε = {biggest:g} < {req.eps:g}")
         eps, entry = candidates[0]
         at, joint = f"ε = {eps:g}", entry.get("certified_failure_bound")
+        certificate = f"{run.label} ε'={float(eps)!r}"
     else:
         candidates = _segmentation_candidates(run, req) if certified else [
             (run.settings.get("tau"), {**run.summary, "joint": None})]
@@ -146,18 +183,20 @@ def _finding(run: Run, req: Requirement) -> Finding:
                                            "required attack set at any τ'")
         tau, entry = candidates[0]
         at, joint = f"τ = {tau:g}", entry.get("joint")
+        certificate = f"{run.label} τ'={float(tau)!r}"
     value = _value(entry, req)
-    finding = Finding(run.label, value, None, at, joint)
+    finding = Finding(run.label, value, None, at, joint,
+                      certificate=certificate if certified else None)
     if not certified:
         finding.note = "measured on the noisy samples without an attack: not a certified bound"
+    elif req.spec.describes_certificate:
+        finding.note = ("a property of the certificate at the clean frame, not a figure of "
+                        "the attacked output")
     if value is None:
         finding.note = "the figure is undefined in this run (no ground truth for it)"
         return finding
-    if req.confidence is not None and certified and (
-            joint is None or joint > 1.0 - req.confidence):
-        shown = "unknown" if joint is None else f"{joint:.3g}"
-        finding.note = (f"the figures hold jointly only with failure probability ≤ {shown}, "
-                        f"more than 1 − confidence = {1.0 - req.confidence:.3g}")
+    if certified and joint is None:
+        finding.note = "the joint failure bound of its certificates is unknown"
         return finding
     finding.met = value >= req.threshold if req.at_least else value <= req.threshold
     return finding
@@ -170,10 +209,16 @@ def shown(value: float, req: Requirement) -> str:
 
 
 def _jointly(finding: Finding) -> str:
-    if finding.joint_failure_bound is None:
+    if finding.certificate is None or finding.joint_failure_bound is None:
         return ""
-    return (f" (holds jointly over the run's frames with failure probability ≤ "
+    return (f" (its certificates fail jointly with probability ≤ "
             f"{format_up(finding.joint_failure_bound, 3)})")
+
+
+def _too_loose(joint: float, count: int, confidence: float) -> str:
+    return (f"the {count} certificate famil{'y' if count == 1 else 'ies'} it rests on hold "
+            f"jointly only with failure probability ≤ {format_up(joint, 3)}, more than "
+            f"1 − confidence = {1.0 - confidence:.3g}")
 
 
 def assess(req: Requirement, runs: list[Run]) -> Verdict:
@@ -191,9 +236,37 @@ def assess(req: Requirement, runs: list[Run]) -> Verdict:
         reason = "; ".join(reasons) or (
             f"no complete {req.task} run with transform {req.transform} was given")
         return Verdict(req, NOT_EVIDENCED, reason, findings)
+    rests_on = certificates(decided)
+    joint = union_bound(rests_on.values()) if rests_on else None
     failed = [f for f in decided if not f.met]
     verdict = NOT_MET if failed else MET
     sign = "≥" if req.at_least else "≤"
     parts = [f"{f.run} ({f.at}): {shown(f.value, req)} {sign if f.met else 'fails'} "
              f"{req.threshold:g}{_jointly(f)}" for f in decided]
-    return Verdict(req, verdict, "; ".join(parts + reasons), findings)
+    if joint is not None:
+        if len(rests_on) > 1:
+            parts.append(f"joint failure bound of the verdict ≤ {format_up(joint, 3)} (union "
+                         f"over {len(rests_on)} certificate families)")
+        if verdict == MET and not within(joint, req.confidence):
+            verdict = NOT_EVIDENCED
+            parts.append(_too_loose(joint, len(rests_on), req.confidence))
+    return Verdict(req, verdict, "; ".join(parts + reasons), findings, joint)
+
+
+def top_goal(verdicts: Sequence[Verdict], confidence: float) -> tuple[str, float | None, int]:
+    """The top goal's verdict, the union bound over every distinct certificate any goal's
+    decided findings rest on (an ε' or τ' point of a run shared by several goals counts
+    once), and how many there are. Met only when every goal is and that bound is at most
+    1 − ``confidence``."""
+    rests_on: dict[str, float] = {}
+    for v in verdicts:
+        rests_on.update(certificates(v.findings))
+    joint = union_bound(rests_on.values()) if rests_on else None
+    states = {v.verdict for v in verdicts}
+    if NOT_MET in states:
+        verdict = NOT_MET
+    elif NOT_EVIDENCED in states or (joint is not None and not within(joint, confidence)):
+        verdict = NOT_EVIDENCED
+    else:
+        verdict = MET
+    return verdict, joint, len(rests_on)

@@ -1,8 +1,9 @@
 """Drawing certificates over driving scenes: boxes, label maps, captions, panels, video.
 
 ``render`` draws a whole run (its records, over their frames); ``boxes``, ``masks`` and
-``caption`` draw one frame; ``video`` finds, reads and writes frame and video files;
-``palette`` holds the colours. Every drawing shows what the *smoothed* model is certified
+``caption`` draw one frame; ``labels`` lays box labels out so that none overlaps another
+and sizes text and lines to the frame; ``video`` finds, reads and writes frame and video
+files; ``palette`` holds the colours. Every drawing shows what the *smoothed* model is certified
 to do (median-smoothed boxes, τ-abstain label maps); the base model's clean predictions,
 when drawn, carry no certificate. Needs numpy and OpenCV only (no torch, mmdet or
 mmseg). All output is deterministic: the same inputs give byte-identical arrays.
@@ -20,6 +21,14 @@ from adcert.vis.boxes import (
     parse_boxes,
 )
 from adcert.vis.caption import GUARANTEE_LINE, add_caption, caption_bar, side_by_side
+from adcert.vis.labels import (
+    FrameStyle,
+    Label,
+    LabelLayout,
+    draw_labels,
+    frame_style,
+    layout_labels,
+)
 from adcert.vis.masks import (
     abstain_rate,
     colourize_labels,
@@ -56,8 +65,11 @@ __all__ = [
     "ABSTAIN_PIXEL",
     "ABSTAIN_STRIPE",
     "DETECTION_PALETTE",
+    "FrameStyle",
     "GUARANTEE_LINE",
     "IMAGE_SUFFIXES",
+    "Label",
+    "LabelLayout",
     "VIDEO_SUFFIXES",
     "abstain_rate",
     "add_caption",
@@ -71,12 +83,15 @@ __all__ = [
     "draw_clean_mask",
     "draw_dashed_line",
     "draw_detection_record",
+    "draw_labels",
     "draw_dotted_line",
     "draw_segmentation_record",
     "extract_video_frames",
+    "frame_style",
     "generated_colour",
     "image_paths",
     "is_video",
+    "layout_labels",
     "load_label_map",
     "load_records",
     "load_summary",

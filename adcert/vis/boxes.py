@@ -1,13 +1,16 @@
 """Certified boxes of the median-smoothed detector drawn over a frame.
 
 Per box: the smoothed (median) box solid, the certified outer bound (union of every box
-the bounds allow) dotted, the inner bound (their intersection) dashed, a label saying
-whether it is certified, and a red X when an attack may remove the box or change its
-label (Chiang et al. 2020's convention). A certified box says how well it is localised:
-"certified IoU≥0.72" gives the worst-case IoU of any box inside its bounds with the
-smoothed box (rounded down); below 0.5 it reads "certified, unlocalised" and is drawn with
-a thin line. Bounds may be infinite (None in the records); everything is clipped to the
-frame.
+the bounds allow) dotted, the inner bound (their intersection) dashed, a short label, and
+a red X when an attack may remove the box or change its label (Chiang et al. 2020's
+convention). The label is the class and the one figure that matters: "car ≥0.72" for a
+certified box, with the worst-case IoU of any box inside its bounds with the smoothed box
+(rounded down); "car <0.5" for a certified box whose worst case is below IoU 0.5
+(unlocalised, also drawn with a thin line; a tilde would read better, but Hershey draws
+it as a dash at small sizes); "car ✗" for a box that may vanish or whose
+label is not certified. The caption's legend spells these out. Labels never overlap and
+stay inside the frame (:mod:`adcert.vis.labels`). Bounds may be infinite (None in the
+records); everything is clipped to the frame.
 """
 
 from __future__ import annotations
@@ -27,11 +30,9 @@ from adcert.vis.caption import (
     add_caption,
     as_bgr_image,
     certified_range_line,
-    draw_text_box,
-    font_for_width,
     format_value,
-    text_box_rect,
 )
+from adcert.vis.labels import Label, draw_labels, frame_style
 from adcert.vis.palette import (
     BGR,
     CROSS_RED,
@@ -47,11 +48,14 @@ Box = tuple[float, float, float, float]
 
 LEGEND_LINE = ("solid: smoothed box  dotted: certified outer bound  "
                "dashed: certified inner bound  red X: may vanish or label not certified")
+LABEL_LEGEND_LINE = ("label ≥0.72: certified, worst-case IoU with own box ≥ 0.72  "
+                     "label <0.5: certified, unlocalised (worst-case IoU below 0.5)  "
+                     "label ✗: may vanish or label not certified")
 
 
 def line_thickness(image: np.ndarray) -> int:
     """Box line width that grows with the frame (1 px up to 539 px, 3 px at 1024 px)."""
-    return max(1, round(min(image.shape[:2]) / 360))
+    return frame_style(*image.shape[:2]).line_width
 
 
 def _clip_segment(segment: Segment, width: int, height: int) -> Segment | None:
@@ -207,45 +211,24 @@ def localised_count(record: Mapping) -> int:
     return sum(b["certified"] and b["localisation_iou"] >= 0.5 for b in parse_boxes(record))
 
 
-def _status(box: dict) -> str:
+def short_status(box: dict) -> str:
+    """The one figure of a parsed box's label: "≥0.72" (certified, worst-case IoU with
+    its own box, rounded down), "<0.5" (certified, unlocalised) or "✗" (not certified)."""
     if not box["certified"]:
-        return "not certified"
+        return "✗"
     if box["localisation_iou"] < 0.5:
-        return "certified, unlocalised"
-    return f"certified IoU≥{floor_to(box['localisation_iou'], 2):.2f}"
-
-
-def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
-    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(width, 0) * max(height, 0)
-
-
-def _draw_labels(image: np.ndarray, labels: list[tuple[str, Box, BGR]]) -> None:
-    """Each label above its box, else inside the box's top, else under the box: the first
-    place that covers no earlier label (the least covering one if none is free). Boxes
-    wholly outside the frame get no label."""
-    height, width = image.shape[:2]
-    scale, thickness = font_for_width(width)
-    placed: list[tuple[int, int, int, int]] = []
-    for text, (x1, y1, x2, y2), colour in labels:
-        if x2 < 0 or y2 < 0 or x1 > width or y1 > height:
-            continue
-        label_h = text_box_rect(image.shape, text, (0, 0), scale, thickness)[3]
-        tops = (y1 - label_h, y1, y2) if y1 - label_h >= 0 else (y1, y2)
-        candidates = [text_box_rect(image.shape, text, (x1, top), scale, thickness)
-                      for top in tops]
-        best = min(candidates, key=lambda rect: sum(_overlap(rect, p) for p in placed))
-        placed.append(draw_text_box(image, text, best[:2], colour, scale, thickness))
+        return "<0.5"
+    return f"≥{floor_to(box['localisation_iou'], 2):.2f}"
 
 
 def draw_certified_boxes(image: np.ndarray, record: Mapping,
                          classes: Sequence[str] | None = None,
                          palette: Sequence[BGR] | None = None) -> np.ndarray:
     """A copy of ``image`` with every box of a detection record: median box solid, outer
-    bound dotted, inner bound dashed (when non-empty), class name + certified / not
-    certified, red X where the box may vanish or its label is not certified. The
-    certificates are about the median-smoothed detector, not the base model."""
+    bound dotted, inner bound dashed (when non-empty), a short label (class and ≥IoU,
+    <0.5 or ✗; laid out by :func:`adcert.vis.labels.draw_labels`), red X where the box may
+    vanish or its label is not certified. The certificates are about the median-smoothed
+    detector, not the base model."""
     palette = DETECTION_PALETTE if palette is None else palette
     out = as_bgr_image(image).copy()
     thickness = line_thickness(out)
@@ -262,9 +245,9 @@ def draw_certified_boxes(image: np.ndarray, record: Mapping,
         if box["crossed"]:
             x1, y1, x2, y2 = box["bbox"]
             _stroke(out, [((x1, y1), (x2, y2)), ((x1, y2), (x2, y1))], CROSS_RED, thickness)
-        labels.append((f"{class_name(box['label'], classes)} {_status(box)}", box["bbox"],
-                       colour))
-    _draw_labels(out, labels)  # last, so that no box line crosses a label
+        labels.append(Label(f"{class_name(box['label'], classes)} {short_status(box)}",
+                            box["bbox"], colour))
+    draw_labels(out, labels)  # last, so that no box line crosses a label
     return out
 
 
@@ -282,6 +265,7 @@ def detection_caption(record: Mapping) -> list[str]:
         f"certified objects: {certified} of {total}  (label certified and cannot vanish), "
         f"{localised_count(record)} localised (worst-case IoU with own box ≥ 0.5)",
         LEGEND_LINE,
+        LABEL_LEGEND_LINE,
         GUARANTEE_LINE,
     ]
 
@@ -330,6 +314,6 @@ def draw_clean_detections(image: np.ndarray, detections: np.ndarray,
         colour = class_colour(label, palette)
         bbox = tuple(float(v) for v in row[:4])
         _draw_box(out, bbox, "solid", colour, thickness)
-        labels.append((f"{class_name(label, classes)} {row[4]:.2f}", bbox, colour))
-    _draw_labels(out, labels)
+        labels.append(Label(f"{class_name(label, classes)} {row[4]:.2f}", bbox, colour))
+    draw_labels(out, labels)
     return out

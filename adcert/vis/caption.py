@@ -1,6 +1,7 @@
 """Text badges, the caption bar under a drawing, and side-by-side panels.
 
-OpenCV's Hershey fonts are ASCII only, so captions spell σ, ε, α, τ as sigma, eps, alpha, tau.
+OpenCV's Hershey fonts are ASCII only, so captions spell σ, ε, α, τ as sigma, eps, alpha, tau,
+≥ as >= and ✗ as X.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ Swatch = tuple[BGR | None, str]
 _ROUNDINGS = {"nearest": lambda value: f"{value:.4g}", "down": format_down, "up": format_up}
 
 _ASCII_SPELLINGS = {"±": "+/-", "σ": "sigma", "ε": "eps", "α": "alpha", "τ": "tau",
-                    "≤": "<=", "≥": ">=", "ℓ": "l", "−": "-", "–": "-", "…": "..."}
+                    "≤": "<=", "≥": ">=", "ℓ": "l", "−": "-", "–": "-", "…": "...",
+                    "✗": "X"}
 
 
 def ascii_text(text: str) -> str:
@@ -90,15 +92,28 @@ def draw_text_box(image: np.ndarray, text: str, origin: tuple[float, float], bac
     return x, y, box_w, box_h
 
 
+def _shorten(text: str, max_width: int, scale: float, thickness: int) -> str:
+    """``text`` cut short with "..." where it is wider than ``max_width`` (a single word
+    wider than a narrow frame), so that no caption runs off the bar."""
+    if text_size(text, scale, thickness)[0] <= max_width:
+        return text
+    for end in range(len(text) - 1, 0, -1):
+        if text_size(text[:end] + "...", scale, thickness)[0] <= max_width:
+            return text[:end] + "..."
+    return ""
+
+
 def _wrap(line: str, max_width: int, scale: float, thickness: int) -> list[str]:
-    """Greedy wrap at double spaces (between fields), then at single spaces."""
+    """Greedy wrap at double spaces (between fields), then at single spaces; a word
+    wider than the bar is shortened."""
     fields = [f for f in line.split("  ") if f]
     pieces: list[str] = []
     for field in fields:
         if text_size(field, scale, thickness)[0] <= max_width:
             pieces.append(field)
         else:
-            pieces.extend(field.split(" "))
+            pieces.extend(_shorten(word, max_width, scale, thickness)
+                          for word in field.split(" "))
     lines: list[str] = []
     for piece in pieces:
         candidate = f"{lines[-1]}  {piece}" if lines else piece
@@ -130,6 +145,7 @@ def caption_bar(width: int, lines: Sequence[str], swatches: Sequence[Swatch] = (
     box = line_h + depth
     placed, x, row = [], margin, 0
     for colour, name in swatches:
+        name = _shorten(name, width - 2 * margin - box - 4, scale, thickness)
         item_w = box + 4 + text_size(name, scale, thickness)[0] + 12
         if x > margin and x + item_w > width - margin:
             x, row = margin, row + 1

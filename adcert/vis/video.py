@@ -13,14 +13,13 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
-from adcert.vis.caption import as_bgr_image, draw_text_box, font_for_width
+from adcert.vis.caption import as_bgr_image, caption_bar
 
 # Frame files read from a folder (--images, --img-dir), and the video files read as frames.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")
 # Container by extension; mp4v plays without extra codecs wherever OpenCV's FFmpeg runs.
 FOURCC_BY_EXTENSION = {".mp4": "mp4v", ".avi": "MJPG"}
-BADGE_BACKGROUND = (0, 0, 0)
 
 
 def is_video(source: str) -> bool:
@@ -45,12 +44,11 @@ def read_frame(path: str) -> np.ndarray:
 
 
 def stamp_status(image: np.ndarray, text: str) -> np.ndarray:
-    """A copy of ``image`` with ``text`` (e.g. "certified objects: 3 of 5", about the
-    smoothed model's certificates) on a black badge in the top-left corner."""
-    out = as_bgr_image(image).copy()
-    scale, thickness = font_for_width(out.shape[1])
-    draw_text_box(out, text, (4, 4), BADGE_BACKGROUND, scale, thickness, pad=4)
-    return out
+    """``image`` under a dark strip that holds ``text`` (e.g. "certified objects: 3 of 5",
+    about the smoothed model's certificates), wrapped to the width. The strip is added
+    above the frame rather than drawn over it, so it never covers a box or a label."""
+    image = as_bgr_image(image)
+    return np.vstack([caption_bar(image.shape[1], [text]), image])
 
 
 def _fit_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:

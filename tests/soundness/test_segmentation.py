@@ -9,16 +9,26 @@ laws. A frame's certificate is wrong when any certified pixel has true P(ĉ_i) �
 which covers any certified class that is not the smoothed segmenter's. Without the
 multiple-testing correction, the many boundary pixels make some false certificate almost
 certain.
+
+The certified mIoU is checked against the exact worst attack on a three-class version of
+the model (enumerated below); scoring abstained pixels as "no class", the old reading, is
+the broken variant: an attack gives them a class absent from the ground truth.
 """
 
+from fractions import Fraction
 from functools import cache
+from itertools import combinations
 from unittest.mock import patch
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from adcert.certify import segmentation
 from adcert.certify.segmentation import ABSTAIN_PIXEL, certify_segmentation
+from adcert.evaluation import segmentation as seg_metric
+from adcert.evaluation.segmentation import CertifiedSegMetric
+from adcert.stats import segmentation_radius
 from tests.soundness.harness import assert_caught, assert_sound
 
 ALPHA = 0.1
@@ -118,3 +128,123 @@ def test_suite_sees_a_sweep_that_reuses_one_tau():
 def test_broken_sweep_reusing_one_tau_is_unsound():
     assert_sound("broken: τ' sweep reporting the τ = 0.6 test at every τ'",
                  sweep_frames_wrong(1000, 100, ALPHA / 3, 52, broken=True), 1000, ALPHA)
+
+
+# Certified mIoU under attack (docs/certificates.md §4, "Figures over a data set"). A
+# three-class threshold model: pixel i answers a_i when x_i + η_i > t_i, else b_i, so
+# P(a_i) = Φ(m_i/σ) with margin m_i = x_i − t_i. The smoothed segmenter's class at pixel i
+# changes exactly when an attack moves x_i across t_i: δ (‖δ‖₂ ≤ ε) can change any set of
+# pixels with Σ m_i² ≤ ε² together (a tie counted as changed), nothing else. The exact
+# worst attacked mIoU is the least over those sets, enumerated.
+MIOU_EPS = 0.1  # below R = σ Φ⁻¹(τ) ≈ 0.169
+ABSENT = 2  # a class no ground-truth pixel has
+
+
+def miou_frame() -> dict[str, np.ndarray]:
+    """Per pixel: ground truth, majority class a, runner-up b and P(a). The weak pixels'
+    runner-up is the absent class: an abstention there is what the attack exploits."""
+    groups = [  # (pixels, ground truth, a, b, P(a))
+        (96, 0, 0, 1, 0.999),  # clear
+        (24, 0, 0, 1, TAU),  # on the null boundary: certified now and then, margin R > ε
+        (64, 1, 1, 0, 0.999),  # clear
+        (8, 1, 1, ABSENT, 0.55),  # weak majority, margin 0.031 < ε: abstains, then flips
+    ]
+    columns = zip(*[[np.full(size, value) for value in values]
+                    for size, *values in groups], strict=True)
+    gt, a, b, p = (np.concatenate(c) for c in columns)
+    return {"gt": gt.astype(np.int64), "a": a.astype(np.int64), "b": b.astype(np.int64),
+            "p": p.astype(float)}
+
+
+def _miou(gt: np.ndarray, pred: np.ndarray) -> Fraction:
+    """mmseg's mIoU, exactly: the mean IoU over classes with a non-empty union."""
+    both = np.bincount(gt[pred == gt], minlength=3)
+    union = np.bincount(pred, minlength=3) + np.bincount(gt, minlength=3) - both
+    ious = [Fraction(int(i), int(u)) for i, u in zip(both, union, strict=True) if u]
+    return sum(ious, Fraction(0)) / len(ious)
+
+
+@cache
+def worst_attacked_miou(eps: float = MIOU_EPS) -> Fraction:
+    frame = miou_frame()
+    margin = SIGMA * norm.ppf(frame["p"])
+    movable = np.flatnonzero(np.abs(margin) <= eps)
+    assert len(movable) <= 12, "enumeration would be too large"
+    worst = None
+    for size in range(len(movable) + 1):
+        for moved in combinations(movable, size):
+            if float(np.sum(margin[list(moved)] ** 2)) > eps ** 2:
+                continue
+            pred = frame["a"].copy()
+            pred[list(moved)] = frame["b"][list(moved)]
+            value = _miou(frame["gt"], pred)
+            worst = value if worst is None else min(worst, value)
+    return worst
+
+
+def certified_miou_of(cert_labels: np.ndarray, gt: np.ndarray) -> float:
+    metric = CertifiedSegMetric(num_classes=3)
+    metric.process(None, [{"gt": gt.reshape(1, -1), "certified": cert_labels.reshape(1, -1)}])
+    return metric.compute_metrics(metric.results)["certified_miou"]
+
+
+@cache
+def miou_frames_wrong(trials: int, n: int, alpha: float, seed: int,
+                      broken: bool = False) -> int:
+    frame = miou_frame()
+    worst = worst_attacked_miou()
+    rng = np.random.default_rng(seed)
+    wrong = 0
+    for _ in range(trials):
+        pick_a = rng.binomial(10, frame["p"]) * 2 > 10  # ties: the lower class, as argmax
+        target = np.where(pick_a, frame["a"], frame["b"])
+        hits = rng.binomial(n, np.where(pick_a, frame["p"], 1.0 - frame["p"]))
+        cert = certify_segmentation(target.reshape(12, 16), hits.reshape(12, 16), n, SIGMA,
+                                    TAU, alpha, "holm")
+        if broken:  # broken on purpose: the certified map scored with abstentions as no class
+            with patch.object(CertifiedSegMetric, "_worst_case",
+                              staticmethod(lambda total, results: seg_metric._miou(total))):
+                bound = certified_miou_of(cert.labels, frame["gt"])
+        else:
+            bound = certified_miou_of(cert.labels, frame["gt"])
+        wrong += Fraction(bound) > worst
+    return wrong
+
+
+def test_the_issue_miou_case():
+    # σ 0.25, τ 0.75, ε 0.1 < R: ground truth 0 0 1 1, the last pixel's majority (class 1,
+    # P = 0.55) too weak to certify and its runner-up the absent class 2.
+    gt = np.array([0, 0, 1, 1])
+    certified = np.array([0, 0, 1, ABSTAIN_PIXEL], dtype=np.uint8)
+    margin = SIGMA * norm.ppf(0.55)
+    assert margin <= MIOU_EPS < segmentation_radius(SIGMA, TAU)
+    attacked = np.array([0, 0, 1, ABSENT])  # the attack moves the weak pixel across
+    assert _miou(gt, attacked) == Fraction(1, 2)
+    assert certified_miou_of(certified, gt) == 0.5
+    with patch.object(CertifiedSegMetric, "_worst_case",
+                      staticmethod(lambda total, results: seg_metric._miou(total))):
+        assert certified_miou_of(certified, gt) == 0.75  # the old reading overclaims
+
+
+def test_certified_miou_is_a_lower_bound_under_attack():
+    assert_sound("segmentation: certified mIoU vs the exact worst attack (192 px, n=100)",
+                 miou_frames_wrong(1000, 100, ALPHA, 61), 1000, ALPHA)
+
+
+def test_suite_sees_miou_with_abstentions_as_no_class():
+    assert_caught("broken: certified mIoU with abstentions as no class",
+                  miou_frames_wrong(1000, 100, ALPHA, 62, broken=True), 1000, ALPHA)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="broken on purpose: abstained pixels scored as no class")
+def test_broken_miou_with_abstentions_as_no_class_is_unsound():
+    assert_sound("broken: certified mIoU with abstentions as no class",
+                 miou_frames_wrong(1000, 100, ALPHA, 62, broken=True), 1000, ALPHA)
+
+
+@pytest.mark.soundness
+def test_certified_miou_full():
+    trials = 10_000
+    assert_sound("segmentation: certified mIoU vs the exact worst attack (192 px, n=100)",
+                 miou_frames_wrong(trials, 100, ALPHA, 63), trials, ALPHA)

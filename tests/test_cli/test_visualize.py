@@ -76,7 +76,9 @@ def test_detection_frames_panels_and_video(tmp_path, det_results, capsys):
     decoded = read_video_frames(str(video))
     assert len(decoded) == 3
     # Frames keep record order: frame i has a red band 10 (i + 1) px wide on the left.
-    red_width = [int(np.sum(f[60, :40, 2] > 150)) for f in decoded]
+    # The status strip sits above the frame, so frame row 60 is lower in the video.
+    row = 60 + decoded[0].shape[0] - drawn.shape[0]
+    red_width = [int(np.sum(f[row, :40, 2] > 150)) for f in decoded]
     assert red_width == sorted(red_width) and red_width[0] < red_width[-1]
 
 

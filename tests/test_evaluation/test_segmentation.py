@@ -17,8 +17,10 @@ def test_abstentions_count_as_wrong_or_are_left_out():
     assert m["certified_acc"] == pytest.approx(3 / 6)
     assert m["on_certified_acc"] == pytest.approx(3 / 4)
     assert m["clean_acc"] == 1.0 and m["clean_miou"] == 1.0
-    # class 0: gt {0,1}, pred {0, (1,3)->0} → I=1, U=2+2-1=3; class 1: gt 4, pred 2, I=2 → 2/4
-    assert m["certified_miou"] == pytest.approx((1 / 3 + 2 / 4) / 2)
+    # Under attack the abstained pixel of class 0 may take class 1 and the one of class 1
+    # class 0: class 0 then has I = 1, U = 4, class 1 I = 2, U = 5 (docs/certificates.md §4).
+    assert m["certified_miou"] == pytest.approx((1 / 4 + 2 / 5) / 2)
+    assert m["certified_iou_per_class"] == {"0": 0.25, "1": pytest.approx(0.4)}
 
 
 def test_area_counts_ignore_out_of_range_predictions():
@@ -63,3 +65,14 @@ def test_all_abstain_gives_none_not_a_number():
     empty = CertifiedSegMetric(num_classes=2)
     empty.process(None, [{"gt": np.full((2, 2), 255), "certified": np.zeros((2, 2), np.uint8)}])
     assert empty.compute_metrics(empty.results)["abstain_rate"] is None
+
+
+def test_smoothed_figures_are_the_majority_maps_scores():
+    gt = np.array([[0, 0, 1, 1]])
+    metric = CertifiedSegMetric(num_classes=2)
+    metric.process(None, [{"gt": gt, "certified": np.array([[0, 255, 255, 1]]),
+                           "clean": np.array([[0, 0, 0, 1]]),
+                           "smoothed": np.array([[0, 0, 1, 0]])}])
+    figures = metric.compute_metrics(metric.results)
+    assert figures["smoothed_acc"] == 0.75 and figures["clean_acc"] == 0.75
+    assert figures["smoothed_miou"] == pytest.approx((2 / 3 + 1 / 2) / 2)

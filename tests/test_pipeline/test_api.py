@@ -42,3 +42,36 @@ def test_settings_of_the_wrong_task_are_refused():
         _task({"n": 3})
     with pytest.raises(ValueError, match="DetSettings or SegSettings"):
         certify_dataset("c.py", "m.pth", object())
+
+
+def test_certify_image_keys_the_noise_by_path_not_file_name(monkeypatch, tmp_path):
+    # a/x.png and b/x.png must not share a noise stream; with a root the key is the run
+    # engine's (the path relative to it); an explicit image_id wins. Model, frames and
+    # certifier are stand-ins: only the key handed to the noise matters here.
+    from types import SimpleNamespace
+
+    import adcert.models.data
+    import adcert.noise
+    from adcert.pipeline import DetSettings, certify_image, detection
+    from adcert.pipeline.frames import frame_key
+
+    keys = []
+    monkeypatch.setattr(adcert.noise, "image_generator",
+                        lambda seed, key, device: keys.append((seed, key)))
+    monkeypatch.setattr(adcert.models.data, "ImageFrames", lambda cfg, paths: [{}])
+    monkeypatch.setattr(detection, "certify_frame",
+                        lambda *args, **kwargs: SimpleNamespace(certificate="cert"))
+    model = SimpleNamespace(cfg=None, device="cpu", model=None, denoiser=None)
+    images = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        images.append(tmp_path / folder / "x.png")
+        images[-1].write_bytes(b"")
+    settings = DetSettings(seed=3)
+    for image in images:
+        assert certify_image(model, str(image), settings) == "cert"
+    assert keys[0] != keys[1] and keys[0] == (3, frame_key(str(images[0]), None))
+    certify_image(model, str(images[1]), settings, root=str(tmp_path))
+    assert keys[-1] == (3, "b/x.png") == (3, frame_key(str(images[1]), str(tmp_path)))
+    certify_image(model, str(images[1]), settings, image_id="mine", root=str(tmp_path))
+    assert keys[-1] == (3, "mine")

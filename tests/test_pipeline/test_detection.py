@@ -27,7 +27,7 @@ def stand_in_model(monkeypatch, seed: int = 0) -> None:
     each object missing from 15 % of the copies."""
     rng = np.random.default_rng(seed)
 
-    def perturbed(model, packed, noise, n, batch_size, generator, amp):
+    def perturbed(model, packed, noise, n, batch_size, generator, amp, denoiser=None):
         for start in range(0, n, batch_size):
             batch = []
             for _ in range(min(batch_size, n - start)):
@@ -36,7 +36,8 @@ def stand_in_model(monkeypatch, seed: int = 0) -> None:
                 batch.append(boxes[rng.random(len(boxes)) > 0.15])
             yield batch
 
-    monkeypatch.setattr(detection, "clean_predictions", lambda model, packed, amp: [OBJECTS])
+    monkeypatch.setattr(detection, "clean_predictions",
+                        lambda model, packed, amp, denoiser=None: [OBJECTS])
     monkeypatch.setattr(detection, "detections_array", lambda result: result)
     monkeypatch.setattr(detection, "perturbed_predictions", perturbed)
 

@@ -1,9 +1,17 @@
-"""Per-rank journals: one flushed line per frame; torn lines skipped and cut off."""
+"""Per-rank journals: one flushed line per frame; a torn tail skipped and cut off, other
+bad lines set aside without costing an intact one."""
 
 import numpy as np
 import pytest
 
-from adcert.pipeline.journal import Journal, decode_state, encode_state, journal_path, read_run
+from adcert.pipeline.journal import (
+    Journal,
+    decode_state,
+    encode_state,
+    journal_path,
+    read_run,
+    set_aside_bad_lines,
+)
 from adcert.pipeline.rundir import (
     check_resumable,
     dumps,
@@ -27,6 +35,30 @@ def test_entries_survive_and_a_torn_tail_is_cut(tmp_path):
     again.append(4, {"image_id": "e"}, {"metric": [], "clean": None})
     again.close()
     assert sorted(read_run(str(tmp_path))) == [0, 2, 4]
+
+
+def test_bad_lines_are_set_aside_and_every_intact_line_kept(tmp_path):
+    ids = ["a.png", "b.png", "c.png", "d.png"]
+    journal = Journal(str(tmp_path), 0)
+    for index in range(4):
+        journal.append(index, {"image_id": ids[index], "seed": 7}, {})
+    journal.close()
+    path = journal_path(str(tmp_path), 0)
+    lines = open(path, "rb").read().splitlines(keepends=True)
+    lines[0] = b"#" + lines[0][1:]  # does not parse
+    lines[2] = lines[2].replace(b"c.png", b"x.png")  # parses, names another frame
+    lines[3] = lines[3].replace(b'"seed": 7', b'"seed": 8')  # another run's seed
+    open(path, "wb").write(b"".join(lines) + b'{"index": 4, "rec')  # and a torn tail
+    warnings = set_aside_bad_lines(str(tmp_path), ids, 7)
+    assert len(warnings) == 1 and "3 journal line(s) set aside" in warnings[0]
+    assert "line 1: it does not parse" in warnings[0]
+    assert open(path, "rb").read() == lines[1] + b'{"index": 4, "rec'
+    quarantine = tmp_path / "records" / "quarantine.jsonl"
+    assert quarantine.read_bytes() == lines[0] + lines[2] + lines[3]
+    assert sorted(read_run(str(tmp_path))) == [1]
+    assert set_aside_bad_lines(str(tmp_path), ids, 7) == []  # nothing left to set aside
+    Journal(str(tmp_path), 0).close()  # cuts the torn tail only
+    assert open(path, "rb").read() == lines[1]
 
 
 def test_other_ranks_files_count_and_first_entry_wins(tmp_path):

@@ -1,14 +1,17 @@
-"""Streaming and resume: a run killed with SIGKILL at random points and resumed (with
-another world size too) ends with the records of an uninterrupted run; SIGINT stops
-cleanly with every finished frame kept."""
+"""Streaming and resume: a run killed with SIGKILL part-way and resumed (with another
+world size too) ends with the records of an uninterrupted run; SIGINT stops cleanly with
+every finished frame kept.
+
+No test here depends on timing: each stop is raised from inside the run, right after a
+known number of frames reached its journal (``stop_at_frame.py``), never by a signal sent
+from outside while the run races on.
+"""
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -32,19 +35,39 @@ def data(tmp_path_factory):
     return root / "data"
 
 
-def command(data, work_dir, ranks: int = 1, *extra) -> list[str]:
-    flags = [CONFIG, CHECKPOINT, "--work-dir", str(work_dir), "--n", "8", "--eps", "0.1",
-             "--seed", "5", "--batch-size", "4", *extra, "--cfg-options",
-             f"test_dataloader.dataset.data_root={data}",
-             "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
+STOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stop_at_frame.py")
+
+
+def flags(data, work_dir, *extra) -> list[str]:
+    return [CONFIG, CHECKPOINT, "--work-dir", str(work_dir), "--n", "8", "--eps", "0.1",
+            "--seed", "5", "--batch-size", "4", *extra, "--cfg-options",
+            f"test_dataloader.dataset.data_root={data}",
+            "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
+
+
+def command(data, work_dir, *extra) -> list[str]:
+    return [sys.executable, os.path.join(REPO, "tools", "certify_det.py"),
+            *flags(data, work_dir, *extra)]
+
+
+def stopping(signal_name: str, frames: int, data, work_dir, *extra,
+             ranks: int = 1) -> list[str]:
+    """The run of :func:`command`, on ``ranks`` processes, each of which raises
+    ``signal_name`` in itself right after journaling its ``frames``-th frame."""
+    tool = [STOP, signal_name, str(frames), "det"]
     if ranks == 1:
-        return [sys.executable, os.path.join(REPO, "tools", "certify_det.py"), *flags]
-    return ["bash", os.path.join(REPO, "tools", "dist_certify.sh"), "det", flags[0], flags[1],
-            str(ranks), *flags[2:]]
+        return [sys.executable, *tool, *flags(data, work_dir, *extra)]
+    config, checkpoint, *rest = flags(data, work_dir, *extra)
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--node_rank=0",
+            "--master_addr=127.0.0.1", f"--master_port={ENV['PORT']}",
+            f"--nproc_per_node={ranks}", "--", *tool, config, checkpoint,
+            "--launcher", "pytorch", *rest]
 
 
+# PYTHONPATH: every child imports this checkout's adcert, as the tests do.
 ENV = {**os.environ, "PYTHON": sys.executable, "PORT": "29541", "OMP_NUM_THREADS": "1",
-       "PYTHONWARNINGS": "ignore"}
+       "PYTHONWARNINGS": "ignore",
+       "PYTHONPATH": os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")]))}
 
 
 def finish(cmd) -> subprocess.CompletedProcess:
@@ -57,22 +80,18 @@ def run_dirs(work_dir) -> list[str]:
     return sorted(str(p.parent) for p in work_dir.glob("*/run.json"))
 
 
-def kill_after(cmd, work_dir, frames_done: int, delay: float) -> None:
-    """Start ``cmd``, SIGKILL its process group ``delay`` s after the run has
-    ``frames_done`` finished frames in its journals (or when it exits first)."""
+def killed(cmd) -> int:
+    """Run ``cmd`` (which kills itself) to its end; returns its exit status. Its process
+    group is cleared afterwards in case a launcher left a worker behind."""
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=ENV, start_new_session=True)
-    deadline = time.monotonic() + 240
     try:
-        while process.poll() is None and time.monotonic() < deadline:
-            runs = run_dirs(work_dir)
-            if runs and len(read_run(runs[-1])) >= frames_done:
-                time.sleep(delay)
-                break
-            time.sleep(0.05)
+        return process.wait(timeout=300)
     finally:
-        if process.poll() is None:
+        try:
             os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         process.wait()
 
 
@@ -94,20 +113,20 @@ def test_killed_and_resumed_runs_equal_an_uninterrupted_one(data, tmp_path):
     expected = records(expected_dir)
     assert len(expected) == FRAMES and sum(len(r["boxes"]) for r in expected) > 0
 
-    rng = random.Random(0)
     work = tmp_path / "killed"
-    kill_after(command(data, work), work, rng.randint(1, 2), rng.uniform(0.0, 0.3))
+    assert killed(stopping("SIGKILL", 2, data, work)) == -signal.SIGKILL
     (run,) = run_dirs(work)
     assert not os.path.exists(os.path.join(run, "summary.json"))
     first = len(read_run(run))
-    assert 1 <= first < FRAMES
+    assert first == 2
     # A torn last line, as a kill inside a write leaves it, is detected and redone.
     with open(os.path.join(run, "records", "rank0.jsonl"), "ab") as f:
         f.write(b'{"index": 5, "record": {"image_id": "x"')
-    # Resume on two ranks, killed again, then finish on one rank.
-    kill_after(command(data, work, 2, "--resume"), work, first + 1, rng.uniform(0.0, 0.3))
-    assert len(read_run(run)) > first
-    done = finish(command(data, work, 1, "--resume", run))
+    # Resume on two ranks, each killed after one more frame (rank 1 perhaps earlier, by
+    # the launcher), then finish on one rank.
+    assert killed(stopping("SIGKILL", 1, data, work, "--resume", ranks=2)) != 0
+    assert first < len(read_run(run)) <= first + 2
+    done = finish(command(data, work, "--resume", run))
     assert f"results: {run}/results.jsonl" in done.stdout
     assert run_dirs(work) == [run]  # resumed in place, no second run folder
     got = records(run)
@@ -121,25 +140,17 @@ def test_sigint_keeps_finished_frames_and_resume_completes(data, tmp_path, capsy
     from adcert.cli.certify_det import cli
 
     work = tmp_path / "interrupted"
-    process = subprocess.Popen(command(data, work), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=ENV)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        runs = run_dirs(work)
-        if runs and len(read_run(runs[-1])) >= 1:
-            break
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err[-2000:]
+    done = subprocess.run(stopping("SIGINT", 1, data, work), capture_output=True, text=True,
+                          env=ENV, timeout=300)
+    err = done.stderr
+    assert done.returncode == 130, err[-2000:]
     lines = [line for line in err.splitlines() if not line.startswith("warning:")]
     assert len(lines) == 1 and lines[0].startswith("interrupted:") and "Traceback" not in err
     (run,) = run_dirs(work)
-    kept = len(read_run(run))
-    assert kept >= 1 and f"{kept} of {FRAMES} frames" in err
+    assert len(read_run(run)) == 1 and f"1 of {FRAMES} frames" in err
     assert not os.path.exists(os.path.join(run, "summary.json"))
     assert not os.path.exists(os.path.join(run, "results.jsonl"))
-    argv = command(data, work, 1, "--resume")[2:]
+    argv = flags(data, work, "--resume")
     assert cli(argv) == 0
     assert len(records(run)) == FRAMES
 
@@ -148,7 +159,7 @@ def test_resume_with_other_settings_is_a_one_line_error(data, tmp_path, capsys):
     from adcert.cli.certify_det import cli
 
     work = tmp_path / "mismatch"
-    argv = command(data, work, 1, "--max-images", "1")[2:]
+    argv = flags(data, work, "--max-images", "1")
     assert cli(argv) == 0
     capsys.readouterr()
     changed = [a if a != "8" else "9" for a in argv]  # --n 8 → --n 9

@@ -2,10 +2,12 @@
 
 import os
 
-from adcert.report.case import _run_date, independence, top_verdict
+import pytest
+
+from adcert.report.case import _run_date, independence
 from adcert.report.requirements import parse_requirement
 from adcert.report.runs import load_run
-from adcert.report.verdicts import Verdict
+from adcert.report.verdicts import Verdict, assess, top_goal
 from tests.test_report.fake_runs import detection_run
 
 TRAIN = {"type": "CocoDataset", "data_root": "data/", "ann_file": "train.json",
@@ -28,9 +30,27 @@ def test_top_goal_is_met_only_if_every_goal_is():
     req = parse_requirement(dict(id="R", metric="certified_acc", min=0.5, eps=0.1,
                                  alpha=0.01), 1)
     verdicts = lambda *states: [Verdict(req, s, "") for s in states]  # noqa: E731
-    assert top_verdict(verdicts("met", "met")) == "met"
-    assert top_verdict(verdicts("met", "not evidenced")) == "not evidenced"
-    assert top_verdict(verdicts("not evidenced", "not met")) == "not met"
+    assert top_goal(verdicts("met", "met"), 0.95)[0] == "met"
+    assert top_goal(verdicts("met", "not evidenced"), 0.95)[0] == "not evidenced"
+    assert top_goal(verdicts("not evidenced", "not met"), 0.95)[0] == "not met"
+
+
+def test_top_goal_adds_each_distinct_certificate_once(tmp_path):
+    # One run read at ε = 0.1 by two goals (the same certificates: 0.03 once) and at
+    # ε = 0.2 by a third (other certificates from the same samples: 0.02 more).
+    sweep = [{"eps": 0.1, "certified_ap50": 0.5, "certified_failure_bound": 0.03},
+             {"eps": 0.2, "certified_ap50": 0.5, "certified_failure_bound": 0.02}]
+    run = load_run(detection_run(str(tmp_path / "a"), sweep=sweep, failure_bound=0.03), "R1")
+    reqs = [parse_requirement(dict(id=i, metric="certified_ap50", min=0.3, eps=e,
+                                   alpha=1e-3), 1) for i, e in (("A", 0.1), ("B", 0.05),
+                                                                ("C", 0.2))]
+    verdicts = [assess(r, [run]) for r in reqs]
+    assert [v.joint_failure_bound for v in verdicts] == [0.03, 0.03, 0.02]
+    verdict, joint, count = top_goal(verdicts, 0.95)
+    assert (verdict, count) == ("met", 2) and joint == pytest.approx(0.05)
+    # Counted per goal (0.08) the top goal would miss 0.95; counted per run (0.03) it would
+    # pass 0.97, which the two families together do not reach.
+    assert top_goal(verdicts, 0.96)[0] == "not evidenced"
 
 
 def test_a_work_dir_means_its_newest_run_and_its_date(tmp_path):

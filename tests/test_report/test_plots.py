@@ -49,3 +49,22 @@ def test_report_plots_are_png_and_split_by_transform(tmp_path):
     page = _plots({"detection_eps": [curve, gamma], "segmentation_tau": [],
                    "camera_effects": [], "readings": []})
     assert page.count("<figure>") == 2  # ε means different things: one plot per transform
+
+
+def test_readings_plot_says_why_segmentation_has_no_smoothed_bar(monkeypatch):
+    import matplotlib.figure
+
+    from adcert.report.plots import NO_SMOOTHED_NOTE, plot_readings
+
+    texts = []
+    real = matplotlib.figure.Figure.text
+    monkeypatch.setattr(matplotlib.figure.Figure, "text",
+                        lambda self, x, y, s, *a, **k: texts.append(s) or real(self, x, y, s,
+                                                                                *a, **k))
+    det = {"run": "R1", "task": "detection", "figure": "AP@50", "clean": 0.8,
+           "smoothed": 0.6, "certified": 0.2}
+    assert plot_readings([det]).startswith(b"\x89PNG") and texts == []
+    seg = {"run": "R2", "task": "segmentation", "figure": "mIoU", "clean": 0.7,
+           "smoothed": None, "certified": 0.4}
+    assert plot_readings([det, seg]).startswith(b"\x89PNG")
+    assert texts == [NO_SMOOTHED_NOTE]

@@ -1,6 +1,10 @@
 import pytest
 
-from adcert.report.requirements import load_requirements, parse_requirement
+from adcert.report.requirements import (
+    DEFAULT_CONFIDENCE,
+    load_requirements,
+    parse_requirement,
+)
 from tests.test_report.fake_runs import requirements_file
 
 GOOD = dict(id="R", metric="certified_ap50", cls="car", min=0.3, eps=0.1, alpha=1e-3)
@@ -22,6 +26,8 @@ def test_parse_fills_task_and_transform():
     ({"transform": "blur"}, "transform must be one of"),
     ({"task": "segmentation"}, "belongs to detection"),
     ({"colour": "red"}, "unknown key 'colour'"),
+    ({"confidence": 0}, "confidence must lie strictly between 0 and 1"),
+    ({"confidence": 1.0}, "confidence must lie strictly between 0 and 1"),
 ])
 def test_bad_requirement_names_the_problem(change, message):
     item = {**GOOD, **change}
@@ -61,3 +67,18 @@ def test_demo_requirements_load():
     spec = load_requirements("configs/report/demo.py")
     assert {r.task for r in spec.requirements} == {"detection", "segmentation"}
     assert {r.transform for r in spec.requirements} >= {"gaussian", "brightness", "gamma"}
+
+
+def test_confidence_defaults_to_095_for_every_goal_and_the_top(tmp_path):
+    assert DEFAULT_CONFIDENCE == 0.95
+    req = parse_requirement(GOOD, 1)
+    assert req.confidence == 0.95 and "probability ≥ 0.95" in req.goal_text()
+    assert parse_requirement({**GOOD, "confidence": 0.99}, 1).confidence == 0.99
+    spec = load_requirements(requirements_file(str(tmp_path / "ok.py"), [GOOD]))
+    assert spec.confidence == 0.95
+    path = tmp_path / "top.py"
+    path.write_text(f"confidence = 0.9\nrequirements = [{GOOD!r}]\n")
+    assert load_requirements(str(path)).confidence == 0.9
+    path.write_text(f"confidence = 1.5\nrequirements = [{GOOD!r}]\n")
+    with pytest.raises(ValueError, match="confidence must lie in"):
+        load_requirements(str(path))

@@ -72,6 +72,36 @@ def test_confidence_needs_a_small_joint_failure_bound(tmp_path):
     assert assess(req(confidence=0.9), [r]).verdict == MET
     verdict = assess(req(confidence=0.99), [r])
     assert verdict.verdict == NOT_EVIDENCED and "jointly" in verdict.reason
+    assert verdict.joint_failure_bound == 0.05
+
+
+def test_two_runs_add_up_against_the_default_confidence(tmp_path):
+    # The case: each run's certificates fail with probability ≤ 0.04, which each
+    # alone would pass at 0.95; met over both needs both, 0.08 > 0.05.
+    a = run(tmp_path, "a", failure_bound=0.04)
+    b = run(tmp_path, "b", failure_bound=0.04)
+    assert assess(req(), [a]).verdict == MET
+    verdict = assess(req(), [a, b])
+    assert verdict.verdict == NOT_EVIDENCED and verdict.joint_failure_bound == 0.08
+    assert "2 certificate families" in verdict.reason and "≤ 0.08" in verdict.reason
+    assert assess(req(confidence=0.9), [a, b]).verdict == MET
+
+
+def test_a_vacuous_bound_is_never_met(tmp_path):
+    verdict = assess(req(), [run(tmp_path, "a", failure_bound=1.0)])
+    assert verdict.verdict == NOT_EVIDENCED and verdict.joint_failure_bound == 1.0
+    unknown = run(tmp_path, "b", failure_bound=None)
+    verdict = assess(req(), [unknown])
+    assert verdict.verdict == NOT_EVIDENCED and "unknown" in verdict.reason
+
+
+def test_not_met_states_its_bound_and_measured_figures_rest_on_none(tmp_path):
+    r = run(tmp_path, "a", certified_ap50=0.2, failure_bound=0.5)
+    verdict = assess(req(), [r])
+    assert verdict.verdict == NOT_MET and verdict.joint_failure_bound == 0.5
+    measured = assess(req(metric="smoothed_ap50"), [r])
+    assert measured.verdict == MET and measured.joint_failure_bound is None
+    assert measured.findings[0].certificate is None
 
 
 def test_segmentation_range_must_contain_the_attack_set(tmp_path):

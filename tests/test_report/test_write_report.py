@@ -27,13 +27,23 @@ def _report(tmp_path, runs, reqs=REQS):
 
 
 def test_report_validates_and_schema_can_fail(tmp_path):
-    det = detection_run(str(tmp_path / "det"))
+    det = detection_run(str(tmp_path / "det"), failure_bound=0.04)
     seg = segmentation_run(str(tmp_path / "seg"))
     json_path, html_path, report = _report(tmp_path, [det, seg])
     on_disk = json.loads(open(json_path, encoding="utf-8").read())
     assert schema_errors(on_disk) == []
     assert [g["verdict"] for g in on_disk["goals"]] == ["met", "met"]
-    assert on_disk["top_goal"]["verdict"] == "met"
+    assert [g["joint_failure_bound"] for g in on_disk["goals"]] == [0.04, 0.001]
+    top = on_disk["top_goal"]
+    assert top["verdict"] == "met" and top["confidence"] == 0.95 and top["certificates"] == 2
+    assert top["joint_failure_bound"] == pytest.approx(0.041)
+    assert "≤ 0.041" in top["text"]
+    # The same runs, the detection one's certificates failing with probability ≤ 0.05:
+    # each goal alone passes 0.95, both together (0.051) do not.
+    det = detection_run(str(tmp_path / "det2"), failure_bound=0.05)
+    _, _, loose = _report(tmp_path, [det, seg])
+    assert [g["verdict"] for g in loose["goals"]] == ["met", "met"]
+    assert loose["top_goal"]["verdict"] == "not evidenced"
     assert on_disk["solutions"][0]["checkpoint_sha256"] == "b" * 64
     broken = dict(on_disk, top_goal={**on_disk["top_goal"], "verdict": "probably"})
     assert any("top_goal" in e for e in schema_errors(broken))
@@ -132,3 +142,26 @@ def test_small_frames_are_drawn_enlarged_with_their_boxes(tmp_path):
     assert record["boxes"][0]["bbox"] == [10, 10, 40, 40]  # the original is untouched
     drawn = draw_detection(run, record, np.zeros((64, 96, 3), np.uint8))
     assert drawn.shape[1] == MAX_WIDTH
+    # A Cityscapes-sized frame is scaled down before drawing, so labels are sized for the
+    # page rather than shrunk with the frame afterwards.
+    assert draw_detection(run, record, np.zeros((1024, 2048, 3), np.uint8)).shape == (
+        480, MAX_WIDTH, 3)
+
+
+def test_solutions_name_the_denoiser_and_its_hash(tmp_path):
+    det = detection_run(str(tmp_path / "det"), failure_bound=0.04)
+    manifest_path = os.path.join(det, "run.json")
+    manifest = json.load(open(manifest_path))
+    manifest["denoiser"] = {"type": "ConvDenoiser", "spec": {"type": "ConvDenoiser"},
+                            "config": "/d/cfg.py", "checkpoint": "/d/den.pth",
+                            "checkpoint_sha256": "c" * 64}
+    with open(manifest_path, "w") as f:
+        json.dump(manifest, f)
+    seg = segmentation_run(str(tmp_path / "seg"))
+    json_path, html_path, _ = _report(tmp_path, [det, seg])
+    on_disk = json.loads(open(json_path, encoding="utf-8").read())
+    assert schema_errors(on_disk) == []
+    assert on_disk["solutions"][0]["denoiser"]["checkpoint_sha256"] == "c" * 64
+    assert on_disk["solutions"][1]["denoiser"] is None
+    page = open(html_path, encoding="utf-8").read()
+    assert "ConvDenoiser in front of the task model" in page and "c" * 64 in page

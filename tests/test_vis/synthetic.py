@@ -62,3 +62,27 @@ def digest(array: np.ndarray) -> str:
     array = np.ascontiguousarray(array)
     header = f"{array.shape}{array.dtype}".encode()
     return hashlib.sha256(header + array.tobytes()).hexdigest()
+
+
+def crowded_horizon_record(height: int = 256, width: int = 512, count: int = 24,
+                           seed: int = 0) -> dict:
+    """``count`` small, overlapping boxes on one horizon line (distant traffic), two of
+    them cut by the frame's left and right edges; certified, unlocalised and crossed
+    boxes mixed. Coordinates scale with the frame, so every size shows the same scene."""
+    rng = np.random.default_rng(seed)
+    horizon = 0.47 * height
+    boxes = []
+    for i in range(count):
+        w = width * rng.uniform(0.02, 0.06)
+        h = w * rng.uniform(0.6, 1.4)
+        x1 = -0.3 * w if i == 0 else (width - 0.7 * w if i == count - 1
+                                      else rng.uniform(0.05, 0.9) * width)
+        y2 = horizon + rng.uniform(-0.02, 0.04) * height
+        bbox = (x1, y2 - h, x1 + w, y2)
+        kind = i % 3
+        spread = 0.02 * w if kind == 0 else 0.4 * w  # tight: localised; wide: unlocalised
+        lower = [v - spread for v in bbox]
+        upper = [v + spread for v in bbox]
+        boxes.append(box(bbox, lower, upper, label=i % len(DET_CLASSES),
+                         may_vanish=kind == 2, score=0.5))
+    return {"method": "median_smoothing_sort_and_bin", "boxes": boxes}

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-import adcert.vis.boxes as boxes_module
+import adcert.vis.labels as labels_module
 from adcert.vis import (
     GUARANTEE_LINE,
     certified_object_count,
@@ -17,6 +17,7 @@ from adcert.vis import (
     draw_dotted_line,
     side_by_side,
 )
+from adcert.vis.boxes import LABEL_LEGEND_LINE
 from adcert.vis.caption import ascii_text
 from adcert.vis.palette import CAPTION_BACKGROUND, CROSS_RED, DETECTION_PALETTE
 
@@ -87,27 +88,28 @@ def test_red_cross_on_vanishing_or_uncertified_boxes(flags, crossed):
     assert np.any(np.all(inside == CROSS_RED, axis=-1)) == crossed
 
 
-def test_labels_name_the_class_and_the_certificate(monkeypatch):
+def test_labels_name_the_class_and_the_one_figure(monkeypatch):
     texts = []
-    monkeypatch.setattr(boxes_module, "draw_text_box",
+    monkeypatch.setattr(labels_module, "draw_text_box",
                         lambda image, text, *args, **kwargs: texts.append(text) or (0, 0, 1, 1))
     draw_detection_record(frame(), detection_record(), DET_CLASSES)
-    # The car's bounds are wide (worst-case IoU with its own box 0.46): unlocalised.
-    assert texts == ["car certified, unlocalised", "person not certified",
-                     "traffic sign not certified"]
+    # The car's bounds are wide (worst-case IoU with its own box 0.46): unlocalised. The
+    # traffic sign's box is the largest, so its label is placed first.
+    assert sorted(texts) == ["car <0.5", "person ✗", "traffic sign ✗"]
     texts.clear()
     draw_detection_record(frame(), detection_record())  # no names: generic ones
-    assert texts[0] == "class 0 certified, unlocalised"
+    assert "class 0 <0.5" in texts
     texts.clear()
     tight = {"boxes": [box((30, 30, 80, 80), [29, 29, 79, 79], [31, 31, 81, 81], label=0)]}
     draw_detection_record(frame(), tight, DET_CLASSES)
-    assert texts == ["car certified IoU≥0.92"]  # worst corner (31, 31, 79, 79): 2304 / 2500
+    assert texts == ["car ≥0.92"]  # worst corner (31, 31, 79, 79): 2304 / 2500
+    assert ascii_text("car ≥0.92 car ✗") == "car >=0.92 car X"
 
 
 def test_labels_of_nearby_boxes_do_not_cover_each_other(monkeypatch):
     rects = []
-    real = boxes_module.draw_text_box
-    monkeypatch.setattr(boxes_module, "draw_text_box",
+    real = labels_module.draw_text_box
+    monkeypatch.setattr(labels_module, "draw_text_box",
                         lambda *args, **kwargs: rects.append(real(*args, **kwargs)) or rects[-1])
     same_place = [box((40, 40, 120, 100), None, None, label=i) for i in range(3)]
     draw_detection_record(np.zeros((160, 200, 3), np.uint8), {"boxes": same_place},
@@ -124,7 +126,7 @@ def test_caption_states_settings_count_and_guarantee():
     lines = detection_caption(record)
     assert ("certified objects: 1 of 3  (label certified and cannot vanish), 0 localised "
             "(worst-case IoU with own box ≥ 0.5)") in lines
-    assert GUARANTEE_LINE in lines
+    assert GUARANTEE_LINE in lines and LABEL_LEGEND_LINE in lines
     joined = "\n".join(lines)
     assert "sigma: 0.25" in joined and "eps: 0.36" in joined and "n: 200" in joined
     assert "alpha: 0.001" in joined and "transform: gaussian" in joined

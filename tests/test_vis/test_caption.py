@@ -1,11 +1,12 @@
-"""Caption numbers: certified quantities are rounded towards the safe side, exactly."""
+"""Caption numbers (certified quantities rounded towards the safe side, exactly) and
+caption text that always fits its bar."""
 
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
-from adcert.vis.caption import format_value
+from adcert.vis.caption import _wrap, caption_bar, font_for_width, format_value, text_size
 
 
 def test_down_and_up_never_cross_the_value():
@@ -30,3 +31,13 @@ def test_non_floats_and_settings_are_unchanged():
     assert format_value(0.25, "down") == "0.25"  # exact binary values stay as they are
     with pytest.raises(ValueError, match="rounding"):
         format_value(0.1, "outward")
+
+
+def test_caption_words_wider_than_the_bar_are_shortened():
+    scale, thickness = font_for_width(120)
+    lines = _wrap("method: median_smoothing_sort_and_bin_with_a_long_tail  n: 50", 108,
+                  scale, thickness)
+    assert all(text_size(line, scale, thickness)[0] <= 108 for line in lines)
+    assert lines == ["method:", lines[1], "n: 50"] and lines[1].endswith("...")
+    swatches = [((0, 165, 255), "a very long class name indeed")] * 3
+    assert caption_bar(120, ["x"], swatches).shape[1] == 120
