@@ -74,7 +74,7 @@ def test_recorded_hashes_match_the_committed_checkpoints():
         assert file_sha256(os.path.join(CHECKPOINTS, name)) == digest
 
 
-@pytest.mark.parametrize("name", ["mse"])
+@pytest.mark.parametrize("name", ["mse", "stab_seg", "stab_det"])
 def test_demo_denoiser_removes_most_of_the_noise(name, frames):
     """The committed denoiser, on unseen frames at its σ = 0.25: the mean squared error
     to the clean frame falls well below the noise's σ² = 0.0625."""
