@@ -29,6 +29,7 @@ from .harness import MIN_TRIALS, assert_caught, assert_sound
 pytest.importorskip("mmseg")
 
 SIGMA, TAU, ALPHA = 0.25, 0.75, 0.1
+ORACLE = "broken: segmentation behind a denoiser that sees the clean frame"
 # Pixel values whose class-1 probabilities straddle τ = 0.75 (and its mirror for class 0).
 VALUES = np.array([[150, 160, 170, 175], [180, 200, 230, 90]], dtype=np.uint8)
 
@@ -110,10 +111,8 @@ def test_denoised_segmentation_is_sound(denoiser_for):
 
 @pytest.mark.xfail(strict=True, reason="a denoiser that sees the clean frame is unsound")
 def test_broken_denoiser_that_sees_the_clean_frame_is_unsound():
-    assert_sound("segmentation with a clean-frame oracle", wrong_frames(oracle, MIN_TRIALS),
-                 MIN_TRIALS, ALPHA)
+    assert_sound(ORACLE, wrong_frames(oracle, MIN_TRIALS), MIN_TRIALS, ALPHA)
 
 
 def test_suite_sees_the_clean_frame_oracle():
-    assert_caught("segmentation with a clean-frame oracle", wrong_frames(oracle, MIN_TRIALS),
-                  MIN_TRIALS, ALPHA)
+    assert_caught(ORACLE, wrong_frames(oracle, MIN_TRIALS), MIN_TRIALS, ALPHA)
