@@ -250,14 +250,15 @@ def _denoiser_state(state: Mapping) -> Mapping:
     return state
 
 
-def resolve_denoiser(certify_cfg: Any, flag: Sequence[str] | None) -> tuple[dict, str | None,
+def resolve_denoiser(certify_cfg: Any, flag: Sequence[str | None] | None) -> tuple[dict, str | None,
                                                                            str | None] | None:
     """Which denoiser a run asks for: ``--denoiser CONFIG CHECKPOINT`` over the config's
     ``certify.denoiser = dict(type=..., checkpoint=...)``; None for none. Returns
     (spec, checkpoint, config path)."""
     if flag:
         config_path, checkpoint = flag
-        checkpoint = None if checkpoint.lower() == NO_CHECKPOINT else checkpoint
+        if checkpoint is not None and checkpoint.lower() == NO_CHECKPOINT:
+            checkpoint = None
         if not os.path.isfile(config_path):
             raise FileNotFoundError(f"denoiser config file not found: {config_path}")
         return denoiser_spec(config_path), checkpoint, config_path

@@ -52,18 +52,17 @@ def load_model(config: str, checkpoint: str, task: str, device: str | None = Non
     :class:`adcert.models.loading.LoadedModel`. ``denoiser`` (config, checkpoint or None)
     puts a denoiser in front of it: certificates are then about the denoiser followed by
     the model (``docs/certificates.md`` §8)."""
-    from adcert.models.denoiser import denoiser_spec, load_denoiser
+    from adcert.models.denoiser import load_denoiser, resolve_denoiser
     from adcert.models.loading import load_model as _load
     from adcert.pipeline.session import resolve_device
 
     device = resolve_device(device)
     loaded = _load(config, checkpoint, _task(task).framework, device=device,
                    cfg_options=cfg_options, unsafe_load=unsafe_load)
-    if denoiser is not None:
-        denoiser_config, denoiser_checkpoint = denoiser
-        loaded.denoiser = load_denoiser(denoiser_spec(denoiser_config), denoiser_checkpoint,
-                                        device, config_path=denoiser_config,
-                                        unsafe_load=unsafe_load)
+    if denoiser is not None:  # read as --denoiser CONFIG CHECKPOINT is (`none` allowed)
+        spec, denoiser_checkpoint, denoiser_config = resolve_denoiser(None, denoiser)
+        loaded.denoiser = load_denoiser(spec, denoiser_checkpoint, device,
+                                        config_path=denoiser_config, unsafe_load=unsafe_load)
     return loaded
 
 

@@ -75,3 +75,20 @@ def test_certify_image_keys_the_noise_by_path_not_file_name(monkeypatch, tmp_pat
     assert keys[-1] == (3, "b/x.png") == (3, frame_key(str(images[1]), str(tmp_path)))
     certify_image(model, str(images[1]), settings, image_id="mine", root=str(tmp_path))
     assert keys[-1] == (3, "mine")
+
+
+def test_load_model_reads_a_denoiser_as_the_flag_does(tmp_path):
+    from adcert.pipeline import load_model
+
+    from ..helpers import random_checkpoint
+
+    config = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
+    checkpoint = random_checkpoint(config, "mmseg", tmp_path / "m.pth")
+    (tmp_path / "identity.py").write_text("denoiser = dict(type='IdentityDenoiser')\n")
+    for weights in (None, "none", "NONE"):
+        loaded = load_model(config, checkpoint, "segmentation", device="cpu",
+                            denoiser=(str(tmp_path / "identity.py"), weights))
+        assert loaded.denoiser.describe()["type"] == "IdentityDenoiser"
+    with pytest.raises(FileNotFoundError, match="denoiser config file not found"):
+        load_model(config, checkpoint, "segmentation", device="cpu",
+                   denoiser=(str(tmp_path / "missing.py"), "none"))
