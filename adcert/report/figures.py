@@ -143,14 +143,16 @@ def camera_effect(run: Run) -> dict:
 
 
 def readings(run: Run) -> dict:
-    """Clean, smoothed and certified reading of the run's main figure."""
+    """Clean (base model), smoothed (measured, unattacked) and certified (lower bound)
+    reading of the run's main figure; a segmentation summary written before the smoothed
+    figures were measured has no smoothed reading (None)."""
     s = run.summary
     if run.task == "detection":
         return {"run": run.label, "task": run.task, "figure": "AP@50",
                 "clean": s.get("clean_ap50"), "smoothed": s.get("smoothed_ap50"),
                 "certified": s.get("certified_ap50")}
     return {"run": run.label, "task": run.task, "figure": "mIoU",
-            "clean": s.get("clean_miou"), "smoothed": None,
+            "clean": s.get("clean_miou"), "smoothed": s.get("smoothed_miou"),
             "certified": s.get("certified_miou")}
 
 

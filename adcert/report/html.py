@@ -169,10 +169,9 @@ def _plots(figures: dict) -> str:
     if figures["readings"]:
         panels.append((plots.plot_readings(figures["readings"]),
                        "Base model on clean frames, smoothed model without attack, and the "
-                       "certified lower bound under attack. Segmentation runs have no "
-                       "smoothed bar (n/a): the τ-abstain segmenter's unattacked output is "
-                       "known only through the test that certifies it, so its reading is "
-                       "the certified bar."))
+                       "certified lower bound under attack. The smoothed bar is measured "
+                       "(for segmentation: each pixel's majority class over the selection "
+                       "copies), not certified."))
     if not panels:
         return '<h2 id="plots">Plots</h2><p>No complete run: nothing to plot.</p>'
     body = "".join(f"<figure>{_image(png, caption)}<figcaption>{esc(caption)}</figcaption>"

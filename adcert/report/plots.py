@@ -165,14 +165,14 @@ def plot_camera_ranges(effects: Sequence[dict]) -> bytes:
     return _png(plt, fig)
 
 
-NO_SMOOTHED_NOTE = ("n/a: the τ-abstain segmenter's unattacked output is known only through "
-                    "the test that certifies it,\nso its smoothed reading is the certified "
-                    "map itself (abstentions count as errors): the certified bar")
+NO_SMOOTHED_NOTE = ("n/a: this run's summary predates the measured smoothed figures "
+                    "(rerun it to get one)")
 
 
 def plot_readings(readings: Sequence[dict]) -> bytes:
     """Clean (base model), smoothed and certified reading of each run's main figure; a run
-    without a smoothed figure (segmentation) shows "n/a" in its place and a footnote why."""
+    without a smoothed figure (an older segmentation summary) shows "n/a" in its place and
+    a footnote why."""
     plt, fig, ax = _figure(5.6, 3.2)
     width = 0.26
     for j, (key, label) in enumerate((("clean", "clean (base model)"),

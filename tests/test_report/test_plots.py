@@ -51,7 +51,7 @@ def test_report_plots_are_png_and_split_by_transform(tmp_path):
     assert page.count("<figure>") == 2  # ε means different things: one plot per transform
 
 
-def test_readings_plot_says_why_segmentation_has_no_smoothed_bar(monkeypatch):
+def test_readings_plot_says_why_an_old_segmentation_run_has_no_smoothed_bar(monkeypatch):
     import matplotlib.figure
 
     from adcert.report.plots import NO_SMOOTHED_NOTE, plot_readings
@@ -68,3 +68,20 @@ def test_readings_plot_says_why_segmentation_has_no_smoothed_bar(monkeypatch):
            "smoothed": None, "certified": 0.4}
     assert plot_readings([det, seg]).startswith(b"\x89PNG")
     assert texts == [NO_SMOOTHED_NOTE]
+
+
+def test_segmentation_reading_is_the_summary_smoothed_miou(tmp_path):
+    import json
+
+    from adcert.report.figures import readings
+    from adcert.report.runs import load_run
+    from tests.test_report.fake_runs import segmentation_run
+
+    run_dir = segmentation_run(str(tmp_path / "run"))
+    reading = readings(load_run(run_dir, "R1"))
+    assert (reading["clean"], reading["smoothed"]) == (0.8, 0.78)
+    summary_path = tmp_path / "run" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    del summary["smoothed_miou"]  # a summary written before smoothed figures were measured
+    summary_path.write_text(json.dumps(summary))
+    assert readings(load_run(run_dir, "R1"))["smoothed"] is None
