@@ -8,7 +8,7 @@ default_scope = "mmseg"
 custom_imports = dict(imports=["adcert.models.denoiser_training"], allow_failed_imports=False)
 
 sigma = 0.25
-denoiser = dict(type="ConvDenoiser", channels=32, fold=2, depth=2)
+denoiser = dict(type="ConvDenoiser", channels=32, fold=4, depth=4)
 model = dict(type="DenoiserTrainer", denoiser=denoiser, sigma=sigma, objective="mse")
 
 data_root = "data/demo/"
@@ -31,7 +31,7 @@ train_dataloader = dict(
 
 optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=2e-3,
                                                          weight_decay=1e-4))
-max_iters = 800
+max_iters = 2000
 param_scheduler = [
     dict(type="LinearLR", start_factor=1e-2, by_epoch=False, begin=0, end=50),
     dict(type="CosineAnnealingLR", eta_min=1e-5, by_epoch=False, begin=50, end=max_iters,

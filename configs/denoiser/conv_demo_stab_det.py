@@ -7,3 +7,10 @@ model = dict(task=dict(config="configs/demo/rtmdet_mnv2_demo_clean.py",
                        checkpoint="data/demo/checkpoints/rtmdet_mnv2_demo_clean.pth",
                        framework="mmdet"),
              pseudo_score_thr=0.3)
+max_iters = 1000
+param_scheduler = [
+    dict(type="CosineAnnealingLR", eta_min=1e-5, by_epoch=False, begin=0, end=max_iters,
+         T_max=max_iters),
+]
+train_cfg = dict(max_iters=max_iters)
+default_hooks = dict(checkpoint=dict(interval=100, max_keep_ckpts=2))

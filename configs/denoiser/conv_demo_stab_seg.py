@@ -15,7 +15,7 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
-max_iters = 150
+max_iters = 300
 param_scheduler = [
     dict(type="CosineAnnealingLR", eta_min=1e-5, by_epoch=False, begin=0, end=max_iters,
          T_max=max_iters),

@@ -37,6 +37,7 @@ def test_conv_denoiser_keeps_the_shape(size):
     x = frames(2, *size)
     with torch.no_grad():
         assert conv_denoiser()(x).shape == x.shape
+        assert ConvDenoiser().eval()(x).shape == x.shape  # fold 4: sides padded to 8
 
 
 def test_conv_denoiser_output_does_not_depend_on_the_batch():
