@@ -24,22 +24,9 @@ from adcert.evaluation.certified_ap import (
     worst_case_lists,
 )
 from adcert.evaluation.certified_ap import certified_ap as certified_ap_of
-from tests.soundness.harness import SoundnessResult, assert_sound
-
-SIZE = 200.0  # image side: a present box is clipped to it, so +∞ upper bounds end here
-TOP, BOTTOM = 10.0, -1.0  # finite stand-ins for score bounds ±∞
-# The bound is deterministic given the bounds: a sound reading is never wrong, so any α
-# works; 0.01 lets 1000 frames show Chiang's reading overclaiming significantly.
-ALPHA = 0.01
-
-
-def _box_iou(box: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    ix = np.clip(np.minimum(box[2], gt[:, 2]) - np.maximum(box[0], gt[:, 0]), 0, None)
-    iy = np.clip(np.minimum(box[3], gt[:, 3]) - np.maximum(box[1], gt[:, 1]), 0, None)
-    inter = ix * iy
-    area = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
-    union = area + (gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+from tests.soundness import _certified_ap_helpers as helpers
+from tests.soundness._certified_ap_helpers import ALPHA, BOTTOM, SIZE, TOP
+from tests.soundness.harness import assert_caught, assert_sound
 
 
 def random_frame(rng: np.random.Generator, slots: int) -> dict:
@@ -84,17 +71,10 @@ def random_frame(rng: np.random.Generator, slots: int) -> dict:
 
 
 def _options(lower, upper, scores, labels, optional: bool, gt: np.ndarray) -> list:
-    """Distinct outcomes of one slot for greedy matching: (score, label, ground truths it
-    overlaps with IoU ≥ 0.5 in order of IoU), over every corner box, or None if absent."""
-    lower = np.array([-np.inf if v is None else v for v in lower])
-    upper = np.array([SIZE if v is None else v for v in upper])
-    reach = set()
-    for mask in itertools.product((0, 1), repeat=4):
-        overlap = _box_iou(np.where(mask, upper, lower), gt)
-        hits = np.flatnonzero(overlap >= 0.5)
-        reach.add(tuple(hits[np.argsort(-overlap[hits], kind="stable")]))
-    out = [(s, lab, r) for r in reach for s in scores for lab in labels]
-    return out + [None] if optional else out
+    """Distinct outcomes of one slot (``helpers.corner_outcomes``): open bounds reach −∞
+    below and the image edge above."""
+    lower, upper = helpers.finite(lower, -np.inf), helpers.finite(upper, SIZE)
+    return helpers.corner_outcomes(lower, upper, scores, labels, optional, gt)
 
 
 def slot_options(frame: dict) -> list[list]:
@@ -112,37 +92,14 @@ def slot_options(frame: dict) -> list[list]:
     return options
 
 
-def _ap(flags: list[bool], num_gt: int) -> float:
-    """COCO's 101-point interpolated AP of a ranked list of hits, written out plainly."""
-    precision, recall, tp = [], [], 0
-    for rank, hit in enumerate(flags, 1):
-        tp += hit
-        precision.append(tp / rank)
-        recall.append(tp / num_gt)
-    for i in range(len(precision) - 2, -1, -1):
-        precision[i] = max(precision[i], precision[i + 1])
-    total = 0.0
-    for point in range(101):
-        for p, r in zip(precision, recall, strict=True):
-            if r >= point / 100 - 1e-12:
-                total += p
-                break
-    return total / 101
-
-
 def frame_ap(gt_labels: np.ndarray, chosen) -> float:
     """Mean over labels with ground truth of the AP of one output: greedy matching by
     score (each detection takes the unmatched truth of its label it overlaps most)."""
-    present = sorted((c for c in chosen if c is not None), key=lambda c: -c[0])
-    taken, flags = set(), {}
-    for _score, label, reach in present:
-        hit = next((g for g in reach if g not in taken and gt_labels[g] == label), None)
-        if hit is not None:
-            taken.add(hit)
-        flags.setdefault(label, []).append(hit is not None)
+    lists = helpers.greedy_lists(chosen, gt_labels)
     labels, counts = np.unique(gt_labels, return_counts=True)
-    return float(np.mean([_ap(flags.get(int(lab), []), int(c))
-                          for lab, c in zip(labels, counts, strict=True)]))
+    aps = [helpers.interpolated_ap([hit for _, hit in lists.get(int(lab), [])], int(c))
+           for lab, c in zip(labels, counts, strict=True)]
+    return float(np.mean(aps))
 
 
 def _mean_ap(scored: dict, gt_labels: np.ndarray) -> float:
@@ -179,8 +136,7 @@ def count_overclaims(reading, frames: int, slots: int, seed: int) -> tuple[int, 
 
 def test_certified_ap_never_exceeds_any_admitted_output():
     wrong, trials = count_overclaims(certified_ap, 1000, 2, seed=0)
-    assert_sound("certified AP@50 vs enumeration (2 slots)", wrong, trials, ALPHA)
-    assert wrong == 0
+    helpers.assert_never_overclaims("certified AP@50 vs enumeration (2 slots)", wrong, trials)
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
@@ -192,14 +148,13 @@ def test_chiang_reading_is_caught():
 
 def test_chiang_reading_overclaims_significantly():
     wrong, trials = count_overclaims(chiang_ap, 1000, 2, seed=1)
-    assert SoundnessResult("chiang", ALPHA, trials, wrong).lower > ALPHA
+    assert_caught("Chiang's greedy certified matching", wrong, trials, ALPHA)
 
 
 @pytest.mark.soundness
 def test_certified_ap_never_exceeds_any_admitted_output_three_slots():
     wrong, trials = count_overclaims(certified_ap, 1000, 3, seed=2)
-    assert_sound("certified AP@50 vs enumeration (3 slots)", wrong, trials, ALPHA)
-    assert wrong == 0
+    helpers.assert_never_overclaims("certified AP@50 vs enumeration (3 slots)", wrong, trials)
 
 
 def test_dataset_level_bound():
@@ -208,26 +163,14 @@ def test_dataset_level_bound():
     rng = np.random.default_rng(3)
     for _ in range(30):
         frames = [random_frame(rng, 2) for _ in range(3)]
-        num_gt: dict[int, int] = {}
-        for f in frames:
-            for label in f["gt_labels"]:
-                num_gt[int(label)] = num_gt.get(int(label), 0) + 1
-        labels = sorted(num_gt)
+        counts = helpers.gt_counts(frames)
+        labels = sorted(counts)
         bound = certified_ap_of([certified_frame(f["gt"], f["gt_labels"], f["boxes"],
                                                  f["may_appear"]) for f in frames],
-                                num_gt, labels)
+                                counts, labels)
         options = [slot_options(f) for f in frames]
         for _ in range(200):
-            pooled = []
-            for f, opts in zip(frames, options, strict=True):
-                chosen = [o[rng.integers(len(o))] for o in opts]
-                present = sorted((c for c in chosen if c is not None), key=lambda c: -c[0])
-                taken, scored = set(), {}
-                for score, label, reach in present:
-                    hit = next((g for g in reach
-                                if g not in taken and f["gt_labels"][g] == label), None)
-                    taken.add(hit)
-                    scored.setdefault(label, []).append((score, hit is not None))
-                pooled.append(scored)
-            attacked = dataset_ap(pooled, num_gt, labels)
+            pooled = [helpers.greedy_lists([o[rng.integers(len(o))] for o in opts], f["gt_labels"])
+                      for f, opts in zip(frames, options, strict=True)]
+            attacked = dataset_ap(pooled, counts, labels)
             assert np.mean(list(bound.values())) <= np.mean(list(attacked.values())) + 1e-12
