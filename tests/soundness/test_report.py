@@ -10,6 +10,7 @@ top goal must then be wrong with probability ≤ 1 − c. Judging each run (each
 its own, the broken variant, lets several families of p ≤ 1 − c through together.
 """
 
+from contextlib import nullcontext
 from functools import cache
 from unittest.mock import patch
 
@@ -49,6 +50,12 @@ def fails(rng, bounds: list[float]) -> list[bool]:
     return [bool(lo <= u < hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
 
 
+def judged(broken: bool):
+    """The report's own union bound over the certificate families, or, broken on purpose,
+    each family's bound judged on its own."""
+    return patch.object(verdicts, "union_bound", lambda b: max(b)) if broken else nullcontext()
+
+
 @cache
 def verdicts_wrong(trials: int, seed: int, broken: bool = False) -> int:
     """One requirement over 2–5 runs, each run's certificates failing with p ∈ [0.01,
@@ -58,10 +65,7 @@ def verdicts_wrong(trials: int, seed: int, broken: bool = False) -> int:
     for _ in range(trials):
         bounds = list(rng.uniform(0.01, 0.05, rng.integers(2, 6)))
         runs = [detection_run(f"R{i}", {0.1: p}) for i, p in enumerate(bounds, 1)]
-        if broken:  # broken on purpose: each run's bound judged on its own
-            with patch.object(verdicts, "union_bound", lambda b: max(b)):
-                verdict = verdicts.assess(requirement("R", 0.1), runs)
-        else:
+        with judged(broken):
             verdict = verdicts.assess(requirement("R", 0.1), runs)
         wrong += verdict.verdict == verdicts.MET and any(fails(rng, bounds))
     return wrong
@@ -79,11 +83,7 @@ def top_goals_wrong(trials: int, seed: int, broken: bool = False) -> int:
         runs = [detection_run("R1", {0.1: bounds[0], 0.2: bounds[1]}),
                 detection_run("R2", {0.1: bounds[2], 0.2: bounds[3]})]
         goals = [requirement("A", 0.1), requirement("B", 0.2), requirement("A2", 0.1)]
-        if broken:  # broken on purpose: each family judged on its own
-            with patch.object(verdicts, "union_bound", lambda b: max(b)):
-                found = [verdicts.assess(g, runs) for g in goals]
-                top, _, _ = verdicts.top_goal(found, CONFIDENCE)
-        else:
+        with judged(broken):
             found = [verdicts.assess(g, runs) for g in goals]
             top, _, _ = verdicts.top_goal(found, CONFIDENCE)
         wrong += top == verdicts.MET and any(fails(rng, bounds))
