@@ -251,8 +251,8 @@ def _denoiser_state(state: Mapping) -> Mapping:
     return state
 
 
-def resolve_denoiser(certify_cfg: Any, flag: Sequence[str | None] | None) -> tuple[dict, str | None,
-                                                                           str | None] | None:
+def resolve_denoiser(certify_cfg: Any, flag: Sequence[str | None] | None
+                     ) -> tuple[dict, str | None, str | None] | None:
     """Which denoiser a run asks for: ``--denoiser CONFIG CHECKPOINT`` over the config's
     ``certify.denoiser = dict(type=..., checkpoint=...)``; None for none. Returns
     (spec, checkpoint, config path)."""
