@@ -2,15 +2,16 @@
 noise-trained demo models, certification, drawings and a video — offline, on a CPU.
 
 Steps (each one the tool a user would run by hand, so the demo shows the real commands):
-1. ``tools/make_demo_data.py``: the demo val split and a frame sequence (deterministic);
+1. ``tools/make_demo_data.py``: the demo test split (frames no choice of model or design
+   looked at) and a frame sequence (deterministic);
 2. ``tools/certify_det.py``: RTMDet on MobileNetV2, median smoothing, α = 1e-5 per box,
-   on the first val frames;
+   on the first test frames;
 3. ``tools/certify_seg.py``: Semantic FPN, τ-abstain, on the same frames;
 4. both tools on the sequence, then ``tools/visualize.py --video`` on each run (class
    names and colours from the run's summary);
 5. camera effects on the first frames: the segmenter smoothed over brightness, the
    detector over gamma;
-6. ``tools/report.py``: the safety case of the val-frame runs against
+6. ``tools/report.py``: the safety case of the test-frame runs against
    ``configs/report/demo.py`` (``report.json`` + ``report.html``).
 Certificates are about the smoothed models, never the base models' raw outputs.
 """
@@ -40,10 +41,10 @@ DET_ALPHA = "1e-5"
 class DemoSettings:
     work_dir: str = "work_dirs/demo"
     data_root: str = "data/demo"
-    frames: int = 8  # val frames certified per task
+    frames: int = 8  # test frames certified per task
     sequence: int = 16  # frames of the video sequence
     seed: int | None = None  # run seed; OS entropy when None
-    effect_frames: int = 2  # val frames certified against each camera effect
+    effect_frames: int = 2  # test frames certified against each camera effect
 
 
 def _run(step: str, main: Callable[[list[str]], int], argv: list[str]) -> None:
@@ -75,7 +76,8 @@ def run_demo(s: DemoSettings) -> None:
     seed = [] if s.seed is None else ["--seed", str(s.seed)]
     root = s.data_root.rstrip("/") + "/"
     _run("generate the demo scenes", demo_data.main,
-         ["--out", s.data_root, "--train", "0", "--val", "60", "--sequence", str(s.sequence)])
+         ["--out", s.data_root, "--train", "0", "--val", "0", "--test", "60",
+          "--sequence", str(s.sequence)])
     det_dir, seg_dir = os.path.join(s.work_dir, "det"), os.path.join(s.work_dir, "seg")
     _run("certify the detector (median smoothing, sort-and-bin)", certify_det.cli,
          [DET_CONFIG, DET_CHECKPOINT, "--work-dir", det_dir, "--max-images", str(s.frames),

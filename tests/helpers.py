@@ -27,11 +27,11 @@ def random_checkpoint(config, framework: str, path) -> str:
 
 
 def tiny_demo_run(root, config: str, framework: str, seeds: list[int]):
-    """Generated 64×128 frames under ``root/data`` (val split), a random-weight checkpoint
+    """Generated 64×128 frames under ``root/data`` (test split), a random-weight checkpoint
     of ``config`` and the ``--cfg-options`` pointing the config's test set at them."""
     from adcert.datasets import write_split
 
-    write_split(str(root / "data"), "val", seeds, height=64, width=128)
+    write_split(str(root / "data"), "test", seeds, height=64, width=128)
     checkpoint = random_checkpoint(config, framework, root / "random.pth")
     options = [f"test_dataloader.dataset.data_root={root / 'data'}",
                "test_dataloader.dataset.pipeline.1.scale=(128,64)"]

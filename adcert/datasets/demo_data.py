@@ -1,10 +1,11 @@
 """The demo's synthetic driving scenes on disk: ``tools/make_demo_data.py``'s logic.
 
-    python tools/make_demo_data.py --out data/demo --train 400 --val 60 --sequence 48 --seed 0
-        [--height 256] [--width 512] [--sequence-name demo]
+    python tools/make_demo_data.py --out data/demo --train 400 --val 60 --test 60 \
+        --sequence 48 --seed 0 [--height 256] [--width 512] [--sequence-name demo]
 
-Frame seeds derive from (--seed, split, index), so train, val and the sequence never
-share a frame and the same command always writes the same files. Existing splits under
+Frame seeds derive from (--seed, split, index), so train, val, test and the sequence never
+share a frame. Choices (checkpoints, schedules, designs) are made on val; every reported
+figure is measured on test, which no choice looked at and the same command always writes the same files. Existing splits under
 --out are replaced (atomically, split by split). Layout: see :mod:`adcert.datasets.writers`.
 """
 
@@ -37,14 +38,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                      "driving scenes (Cityscapes layout + COCO json).")
     parser.add_argument("--out", type=Path, default=Path("data/demo"), help="output root")
     parser.add_argument("--train", type=int, default=400, help="training frames")
-    parser.add_argument("--val", type=int, default=60, help="validation frames")
+    parser.add_argument("--val", type=int, default=60,
+                        help="validation frames (model and design selection)")
+    parser.add_argument("--test", type=int, default=60,
+                        help="test frames (every reported figure)")
     parser.add_argument("--sequence", type=int, default=48, help="frames of the video sequence")
     parser.add_argument("--sequence-name", default="demo")
     parser.add_argument("--seed", type=int, default=0, help="run seed (non-negative)")
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--width", type=int, default=512)
     args = parser.parse_args(argv)
-    for name in ("train", "val", "sequence", "seed"):
+    for name in ("train", "val", "test", "sequence", "seed"):
         if getattr(args, name) < 0:
             parser.error(f"--{name} must be non-negative, got {getattr(args, name)}")
     for name in ("height", "width"):
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.access(args.out, os.W_OK | os.X_OK):
             raise PermissionError(f"cannot write to {args.out}")
         size = dict(height=args.height, width=args.width)
-        for split, count in (("train", args.train), ("val", args.val)):
+        for split, count in (("train", args.train), ("val", args.val), ("test", args.test)):
             if count:
                 seeds = split_seeds(args.seed, split, count)
                 print(write_split(args.out, split, seeds, overwrite=True, **size))

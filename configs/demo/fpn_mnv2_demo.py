@@ -73,7 +73,14 @@ val_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline),
 )
-test_dataloader = val_dataloader
+# val picks checkpoints and designs; test is what figures are measured on.
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline,
+                 data_prefix=dict(img_path="leftImg8bit/test", seg_map_path="gtFine/test")),
+)
 
 # The pretrained backbone learns at a quarter of the rate of the neck and head.
 optim_wrapper = dict(type="OptimWrapper",

@@ -112,7 +112,7 @@ def test_missing_checkpoint_and_config_without_test_dataloader(tiny_run, tmp_pat
 def test_unreadable_frame_exits_2(tiny_run, tmp_path, capsys):
     root, checkpoint, options = tiny_run
     broken = tmp_path / "data"
-    write_split(str(broken), "val", [13], height=64, width=128)
+    write_split(str(broken), "test", [13], height=64, width=128)
     (image,) = list((broken / "leftImg8bit" / "val").rglob("*.png"))
     image.write_bytes(b"not a png")
     code = cli([CONFIG, checkpoint, "--work-dir", str(tmp_path / "out"), "--n0", "2", "--n",

@@ -33,7 +33,7 @@ def certify(data_root, out, processes):
 
 
 def test_two_ranks_certify_every_frame_once_with_single_process_results(tmp_path):
-    write_split(str(tmp_path / "data"), "val", [41, 42, 43])
+    write_split(str(tmp_path / "data"), "test", [41, 42, 43])
     single = certify(tmp_path / "data", tmp_path / "single", 1)
     double = certify(tmp_path / "data", tmp_path / "double", 2)
     assert [r["image_id"] for r in double] == [r["image_id"] for r in single]

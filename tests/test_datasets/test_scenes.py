@@ -119,8 +119,10 @@ def test_bad_arguments_are_rejected():
 
 def test_split_seeds_are_deterministic_and_disjoint():
     train, val = split_seeds(0, "train", 400), split_seeds(0, "val", 60)
+    test = split_seeds(0, "test", 60)
     assert train == split_seeds(0, "train", 400)
     assert len(set(train)) == 400 and not set(train) & set(val)
+    assert len(set(test)) == 60 and not set(test) & (set(train) | set(val))
     assert split_seeds(1, "train", 3) != train[:3]
 
 

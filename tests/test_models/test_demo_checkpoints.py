@@ -23,9 +23,9 @@ DEMO = {
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    """Two val-style frames the models have never seen (seeds outside the demo splits)."""
+    """Two test-style frames the models have never seen (seeds outside the demo splits)."""
     root = tmp_path_factory.mktemp("unseen")
-    write_split(str(root), "val", [9001, 9002])
+    write_split(str(root), "test", [9001, 9002])
     return str(root)
 
 

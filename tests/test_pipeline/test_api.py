@@ -22,7 +22,7 @@ def readme_example() -> str:
 
 
 def test_readme_example_runs(tmp_path):
-    write_split(str(tmp_path / "data"), "val", [71], height=64, width=128)
+    write_split(str(tmp_path / "data"), "test", [71], height=64, width=128)
     code = (readme_example()
             .replace('"data/demo/"', repr(str(tmp_path / "data") + "/"))
             .replace('"work_dirs/api"', repr(str(tmp_path / "api"))))

@@ -31,7 +31,7 @@ FRAMES = 6
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
-    write_split(str(root / "data"), "val", list(range(51, 51 + FRAMES)), height=64, width=128)
+    write_split(str(root / "data"), "test", list(range(51, 51 + FRAMES)), height=64, width=128)
     return root / "data"
 
 
