@@ -11,7 +11,9 @@ Steps (each one the tool a user would run by hand, so the demo shows the real co
    names and colours from the run's summary);
 5. camera effects on the first frames: the segmenter smoothed over brightness, the
    detector over gamma;
-6. ``tools/report.py``: the safety case of the test-frame runs against
+6. denoised smoothing on the first frames: the clean-trained segmenter behind its
+   stability denoiser (``--denoiser``), the answer for checkpoints trained without noise;
+7. ``tools/report.py``: the safety case of the test-frame runs against
    ``configs/report/demo.py`` (``report.json`` + ``report.html``).
 Certificates are about the smoothed models, never the base models' raw outputs.
 """
@@ -30,6 +32,9 @@ SEG_CONFIG = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
 CHECKPOINTS = os.path.join(REPO, "data", "demo", "checkpoints")
 DET_CHECKPOINT = os.path.join(CHECKPOINTS, "rtmdet_mnv2_demo.pth")
 SEG_CHECKPOINT = os.path.join(CHECKPOINTS, "fpn_mnv2_demo.pth")
+SEG_CLEAN_CHECKPOINT = os.path.join(CHECKPOINTS, "fpn_mnv2_demo_clean.pth")
+SEG_DENOISER = (os.path.join(REPO, "configs", "denoiser", "conv_demo_stab_seg.py"),
+                os.path.join(CHECKPOINTS, "conv_denoiser_demo_stab_seg.pth"))
 REQUIREMENTS = os.path.join(REPO, "configs", "report", "demo.py")
 # α per box of the detection runs the report argues from: a run's failure bound adds α per
 # box (and bin) over its frames, and the report's verdicts add those of every run and ε
@@ -70,7 +75,7 @@ def run_demo(s: DemoSettings) -> None:
     from adcert.cli import certify_det, certify_seg, report, visualize
     from adcert.datasets import demo_data
 
-    for path in (DET_CHECKPOINT, SEG_CHECKPOINT):
+    for path in (DET_CHECKPOINT, SEG_CHECKPOINT, SEG_CLEAN_CHECKPOINT, SEG_DENOISER[1]):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"demo checkpoint missing: {path}")
     seed = [] if s.seed is None else ["--seed", str(s.seed)]
@@ -93,8 +98,10 @@ def run_demo(s: DemoSettings) -> None:
           "--cfg-options", f"test_dataloader.dataset.data_root={root}",
           "test_dataloader.dataset.ann_file=annotations/sequence_demo.json",
           "test_dataloader.dataset.data_prefix.img=sequences/demo/"])
-    _run("certify the segmenter on the frame sequence", certify_seg.cli,
+    _run("certify the segmenter on the frame sequence, down to Cityscapes' categories "
+         "where a class is unstable", certify_seg.cli,
          [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(video_dir, "seg"), *seed,
+          "--hierarchy", "cityscapes",
           "--cfg-options", f"test_dataloader.dataset.data_root={root}",
           "test_dataloader.dataset.data_prefix.img_path=sequences/demo",
           "test_dataloader.dataset.data_prefix.seg_map_path=sequences_gtFine/demo",
@@ -114,13 +121,19 @@ def run_demo(s: DemoSettings) -> None:
          [DET_CONFIG, DET_CHECKPOINT, "--work-dir", os.path.join(effects, "det_gamma"),
           "--transform", "gamma", "--sigma", "0.85", "--eps", "0.1", "--alpha", DET_ALPHA,
           *frames, *seed, *data])
+    denoised = os.path.join(s.work_dir, "denoised", "seg_clean_stab")
+    _run("certify the clean-trained segmenter behind its stability denoiser", certify_seg.cli,
+         [SEG_CONFIG, SEG_CLEAN_CHECKPOINT, "--denoiser", *SEG_DENOISER, "--work-dir", denoised,
+          *frames, *seed, *data])
     report_dir = os.path.join(s.work_dir, "report")
     _run("write the safety-case report", report.cli,
          [latest_run(det_dir), latest_run(seg_dir),
           latest_run(os.path.join(effects, "seg_brightness")),
-          latest_run(os.path.join(effects, "det_gamma")),
+          latest_run(os.path.join(effects, "det_gamma")), latest_run(denoised),
           "--requirements", REQUIREMENTS, "--out", report_dir])
     print(f"\ndemo outputs under {s.work_dir}/: det/ and seg/ (results.jsonl, summary.json, "
           f"show/ drawings), video/det_sequence.mp4 (certified objects per frame) and "
-          f"video/seg_sequence.mp4, effects/ (camera-effect runs)\n"
+          f"video/seg_sequence.mp4 (hierarchical: hatched pixels certified only as a "
+          f"category), effects/ (camera-effect runs), denoised/ (clean-trained segmenter "
+          f"behind its denoiser)\n"
           f"safety-case report: {os.path.join(report_dir, 'report.html')}")

@@ -36,3 +36,21 @@ def tiny_demo_run(root, config: str, framework: str, seeds: list[int]):
     options = [f"test_dataloader.dataset.data_root={root / 'data'}",
                "test_dataloader.dataset.pipeline.1.scale=(128,64)"]
     return root, checkpoint, options
+
+
+# A UNet2DModel small enough for a test to build, save and run on CPU in a second.
+TINY_UNET = dict(sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
+                 block_out_channels=(8, 16), norm_num_groups=4,
+                 down_block_types=("DownBlock2D", "DownBlock2D"),
+                 up_block_types=("UpBlock2D", "UpBlock2D"))
+
+
+def saved_diffusion_folder(path, seed: int = 0) -> str:
+    """A saved diffusers folder as ``DiffusionDenoiser(pretrained=...)`` reads it: random
+    tiny UNet weights (seed ``seed``) under ``unet/``, a DDPM schedule under ``scheduler/``."""
+    from diffusers import DDPMScheduler, UNet2DModel
+
+    torch.manual_seed(seed)
+    UNet2DModel(**TINY_UNET).save_pretrained(str(path / "unet"))
+    DDPMScheduler(num_train_timesteps=1000).save_pretrained(str(path / "scheduler"))
+    return str(path)

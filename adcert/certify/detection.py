@@ -32,7 +32,9 @@ GUARANTEES = {"box": "per_box", "image": "per_image", "none": "per_bound"}
 # (lower, upper) of the 4 coordinates, the score and the label: the score is bounded too,
 # because certified AP ranks boxes by it (docs/certified_ap.md).
 BOUNDS_PER_BOX = 12
-GRID = (3, 3)  # location bins: rows × columns of the image, cell = columns · row + col
+# Location bins of the bare class: rows × columns of the image, cell = columns · row + col.
+# The tools' default is DetSettings.grid (1 × 8), passed explicitly.
+GRID = (3, 3)
 NO_BIN = -1  # internal key part for a bin mode that ignores location or label
 
 BinKey = tuple[int | None, int | None]  # (cell, label); None where the mode ignores it
@@ -81,11 +83,14 @@ class BoxSampleCollector:
     A sample is a (k, 6) array [x1, y1, x2, y2, score, label] in pixels (k may be 0).
     Boxes are clipped to the image, those with score < ``score_thr`` dropped, the rest
     binned by ``bin``: "label", "location" (cell cols·row + col of the box centre in a
-    ``grid`` of rows × cols cells, default 3 × 3, 0 top-left), both, or "none". Per bin
-    the ``max_per_bin`` highest scores survive, ordered by ``sort``: "center" (centre y,
-    then x) or "score" (descending). Per sample only compact numpy arrays are kept;
-    :meth:`binned` scatters them into one (n, slots, 6) array per bin, +∞ rows where a
-    sample has fewer than ``slots`` boxes.
+    ``grid`` of rows × cols cells, 0 top-left), both, or "none". Per bin the
+    ``max_per_bin`` highest scores survive, ordered by ``sort``: "center" (centre y, then
+    x) or "score" (descending). The defaults here are the bare class's (one bin, centre
+    order, no score threshold, a 3 × 3 grid when binned by location); the certify tools
+    pass those of :class:`adcert.pipeline.settings.DetSettings` instead: "location+label"
+    on a 1 × 8 grid, score order, ``score_thr`` 0.3. Per sample only compact numpy arrays
+    are kept; :meth:`binned` scatters them into one (n, slots, 6) array per bin, +∞ rows
+    where a sample has fewer than ``slots`` boxes.
     ``num_classes`` (labels are 0 … num_classes − 1) fixes, before any sample is drawn,
     the family of slots the per-image correction divides α by (:attr:`slot_family`).
     """
@@ -99,6 +104,7 @@ class BoxSampleCollector:
         score_thr: float = 0.0,
         num_classes: int | None = None,
         grid: tuple[int, int] = GRID,
+        label_groups: np.ndarray | None = None,
     ) -> None:
         size = np.asarray(image_size, dtype=np.float64)
         if size.shape != (2,) or not np.all(np.isfinite(size) & (size > 0)):
@@ -118,6 +124,15 @@ class BoxSampleCollector:
         if (len(grid) != 2 or any(int(g) != g or g < 1 for g in grid)):
             raise ValueError(f"grid must be (rows, columns) of positive integers, got {grid}")
         self.grid = (int(grid[0]), int(grid[1]))
+        # With a class hierarchy (§9) label bins hold a node's classes: class c goes to bin
+        # label_groups[c], so a box whose class flickers inside the node stays in one bin.
+        self.label_groups = None
+        if label_groups is not None:
+            groups = np.asarray(label_groups, dtype=np.int64)
+            if groups.ndim != 1 or (self.num_classes is not None
+                                    and len(groups) != self.num_classes) or groups.min() < 0:
+                raise ValueError("label_groups must map each class id to a group id ≥ 0")
+            self.label_groups = groups
         self._boxes: list[np.ndarray] = []  # per sample: (m, 6), grouped by bin, slot order
         self._keys: list[np.ndarray] = []  # per sample: (m, 3) int [cell, label, slot]
 
@@ -129,7 +144,9 @@ class BoxSampleCollector:
     @property
     def possible_bins(self) -> int | None:
         """Bins this mode can form on any frame; None when labels bin and are uncounted."""
-        return possible_bins(self.bin, self.num_classes, self.grid)
+        labels = (self.num_classes if self.label_groups is None
+                  else int(self.label_groups.max()) + 1)
+        return possible_bins(self.bin, labels, self.grid)
 
     @property
     def slot_family(self) -> int | None:
@@ -158,6 +175,10 @@ class BoxSampleCollector:
             cell = (cols * row + col).astype(np.int64)
         if "label" in self.bin:
             label = boxes[:, 5].astype(np.int64)
+            if self.label_groups is not None:
+                if len(label) and label.max() >= len(self.label_groups):
+                    raise ValueError("a detection's label has no group in label_groups")
+                label = self.label_groups[label]
         # np.lexsort: the last key is the primary one. Bin first, then score, keep top K.
         by_score = np.lexsort((-score, label, cell))
         kept = by_score[_ranks_within_bins(cell[by_score], label[by_score]) < self.max_per_bin]
@@ -307,7 +328,7 @@ class DetectionCertificate:
     slot_family: int | None = None  # slots any frame can have; fixes the "image" family
     possible_bins: int | None = None
     # Slots whose bounds the statements rest on (boxes and may-appear slots as certified,
-    # before any suppression removed some): what a joint failure bound must count.
+    # before any suppression removed some): what the failure bound must count.
     observed_slots: int | None = None
     suppression_iou: float | None = None  # NMS after smoothing (adcert.certify.suppression)
 
@@ -343,10 +364,14 @@ def _alpha_per_bound(alpha: float, correction: str, slot_family: int | None) -> 
     return divide_down(alpha, BOUNDS_PER_BOX * slot_family)
 
 
-def _label_range(key: BinKey, low: float, high: float) -> tuple[float, float]:
+def _label_range(key: BinKey, low: float, high: float,
+                 grouped: bool = False) -> tuple[float, float]:
     # In a label bin every finite sample carries the bin's label, so a present slot's
-    # attacked median label is that label whatever its bounds say.
-    return (float(key[1]), float(key[1])) if key[1] is not None else (float(low), float(high))
+    # attacked median label is that label whatever its bounds say. A bin of a hierarchy
+    # node's classes (``grouped``) has only the order statistics' range.
+    if key[1] is not None and not grouped:
+        return float(key[1]), float(key[1])
+    return float(low), float(high)
 
 
 def certify_boxes(
@@ -360,6 +385,7 @@ def certify_boxes(
     sort: str | None = None,
     transform: str = "gaussian",
     slot_family: int | None = None,
+    grouped: bool = False,
 ) -> DetectionCertificate:
     """Median-smoothed boxes with percentile bounds (§2, §3, Chiang et al. 2020).
 
@@ -386,12 +412,16 @@ def certify_boxes(
     gamma parameter per copy, σ its smoothing σ), the same holds for every parameter in
     ``attack_range(transform, eps)`` in place of the ℓ2 ball, with the levels of
     :func:`adcert.stats.percentile_levels`.
+
+    ``grouped``: the label bins hold a hierarchy node's classes (the collector's
+    ``label_groups``); a box's label is then certified only when its label bounds meet.
     """
     bins_possible = None
     if isinstance(binned, BoxSampleCollector):
         if int(n) != binned.n:
             raise ValueError(f"n ({n}) must equal the number of samples collected ({binned.n})")
         bin, sort, slot_family = binned.bin, binned.sort, binned.slot_family
+        grouped = binned.label_groups is not None
         bins_possible, binned = binned.possible_bins, binned.binned()
     n = check_sample_count(n)
     eps, sigma, alpha = check_sigma(eps, "eps"), check_sigma(sigma), check_alpha(alpha)
@@ -429,10 +459,10 @@ def certify_boxes(
                         lower=tuple(float(v) for v in lower[j, :4]),
                         upper=tuple(float(v) for v in upper[j, :4]),
                         score_upper=float(upper[j, 4]),
-                        label_range=_label_range(key, lower[j, 5], upper[j, 5]),
+                        label_range=_label_range(key, lower[j, 5], upper[j, 5], grouped),
                         bin_key=key))
                 continue
-            label_range = _label_range(key, lower[j, 5], upper[j, 5])
+            label_range = _label_range(key, lower[j, 5], upper[j, 5], grouped)
             boxes.append(
                 BoxCertificate(
                     bbox=tuple(float(v) for v in median[j, :4]),

@@ -6,16 +6,22 @@ of independent noisy copies of one frame: :class:`ClassCounter` picks ĉ from n0
 samples, :class:`HitCounter` counts k_i = #{f_i = ĉ_i} in n fresh estimation samples, and
 :func:`certify_segmentation` tests every pixel's H0: P(f_i = ĉ_i) ≤ τ, with Holm (or
 Bonferroni) over all pixels so that the guarantee holds for the whole map at once.
+With a class hierarchy (:mod:`adcert.certify.hierarchy`, §9) each level below the root
+gets its own hypothesis per pixel — the level's node most frequent in the selection
+samples, its classes pooled — and one Holm (or Bonferroni) run covers every pixel and level;
+a pixel's certified node is the finest rejected one (:func:`certify_hierarchical`).
 Pure numpy/scipy: label maps come in as integer arrays of class ids.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from adcert import ABSTAIN_PIXEL
+from adcert.certify.hierarchy import Hierarchy
 from adcert.stats import binom_pvalue_greater, bonferroni, holm, segmentation_radius
 from adcert.stats._checks import check_alpha, check_sample_count, check_sigma, check_tau
 from adcert.stats.parameter_ranges import Region, certified_range, check_transform
@@ -88,11 +94,32 @@ class ClassCounter:
             raise ValueError("no selection samples counted yet")
         return np.argmax(self._counts, axis=-1)
 
+    def top_nodes(self, hierarchy: Hierarchy) -> np.ndarray:
+        """(D, H, W) per level of ``hierarchy`` the most frequent node per pixel (its
+        classes' counts pooled; the lowest node id on ties), as a *local* node id of that
+        level. Level 0 is :meth:`top_class`."""
+        if self.total == 0:
+            raise ValueError("no selection samples counted yet")
+        if len(hierarchy.classes) != self.num_classes:
+            raise ValueError(f"hierarchy over {len(hierarchy.classes)} classes for "
+                             f"{self.num_classes} counted")
+        out = [self.top_class()]
+        counts = self._counts.astype(np.int64)
+        for level in range(1, hierarchy.depth):
+            mapping = hierarchy.class_to_node[level]
+            pooled = counts @ np.eye(len(hierarchy.node_names[level]), dtype=np.int64)[mapping]
+            out.append(np.argmax(pooled, axis=-1))
+        return np.stack(out)
+
 
 class HitCounter:
-    """Per-pixel count k_i of estimation samples whose class equals ``target`` (int32)."""
+    """Per-pixel count k_i of estimation samples whose class equals ``target`` (int32).
 
-    def __init__(self, target) -> None:
+    With ``class_to_node`` (a level's class → node table) ``target`` holds that level's
+    nodes and a sample hits when its class lies in the pixel's node."""
+
+    def __init__(self, target, class_to_node: np.ndarray | None = None) -> None:
+        self.class_to_node = None if class_to_node is None else np.asarray(class_to_node)
         target = np.asarray(target)
         if target.ndim != 2 or target.size == 0:
             raise ValueError(f"target must be a non-empty (H, W) map, got shape {target.shape}")
@@ -115,6 +142,8 @@ class HitCounter:
         maps = _check_label_maps(label_maps, self.shape)
         if self.total + maps.shape[0] > _INT32_MAX:
             raise OverflowError("more than 2**31 - 1 samples would overflow the int32 counts")
+        if self.class_to_node is not None:
+            maps = self.class_to_node[maps]
         self._hits += np.count_nonzero(maps == self.target, axis=0).astype(np.int32)
         self.total += maps.shape[0]
 
@@ -142,6 +171,10 @@ class SegmentationCertificate:
     n0: int | None = None  # selection samples, recorded when the caller passes it
     transform: str = "gaussian"
     tau_sweep: tuple[tuple[float, float], ...] | None = None  # (τ', certified fraction)
+    # With a hierarchy (§9): each pixel's certified node as a global node id,
+    # ABSTAIN_PIXEL at the root; ``labels`` then holds the pixels certified at level 0.
+    nodes: np.ndarray | None = None
+    hierarchy: Hierarchy | None = None
 
     @property
     def certified_range(self) -> Region:
@@ -149,7 +182,18 @@ class SegmentationCertificate:
 
     @property
     def abstain_mask(self) -> np.ndarray:
-        return self.labels == ABSTAIN_PIXEL
+        """Pixels with no certified node below the root (no certified class when flat)."""
+        return (self.labels if self.nodes is None else self.nodes) == ABSTAIN_PIXEL
+
+    def level_rates(self) -> dict[str, float]:
+        """Per level, the share of pixels whose certified node lies at that level or finer."""
+        assert self.hierarchy is not None and self.nodes is not None
+        levels = self.hierarchy.global_levels()
+        certified = self.nodes != ABSTAIN_PIXEL
+        level_map = np.where(certified, levels[np.where(certified, self.nodes, 0)],
+                             self.hierarchy.depth)
+        return {name: float(np.mean(level_map <= level))
+                for level, name in enumerate(self.hierarchy.level_names)}
 
     @property
     def abstain_rate(self) -> float:
@@ -171,6 +215,8 @@ class SegmentationCertificate:
             "abstain_rate": self.abstain_rate,
             "transform": self.transform,
             "certified_range": self.certified_range.to_record(),
+            **({"hierarchy": self.hierarchy.name, "level_rates": self.level_rates()}
+               if self.hierarchy is not None else {}),
             **({"tau_sweep": [
                 {"tau": t, "certified_fraction": f,
                  "certified_range": certified_range(self.transform, self.sigma, t).to_record()}
@@ -258,6 +304,65 @@ def certify_segmentation(
         n0=None if n0 is None else int(n0),
         transform=check_transform(transform),
     )
+
+
+def certify_hierarchical(
+    targets,
+    hits,
+    hierarchy: Hierarchy,
+    n: int,
+    sigma: float,
+    tau: float,
+    alpha: float,
+    correction: str = "holm",
+    *,
+    n0: int | None = None,
+    transform: str = "gaussian",
+) -> SegmentationCertificate:
+    """Hierarchical τ-test: certify each pixel's finest node of ``hierarchy`` or abstain
+    (``docs/certificates.md`` §9).
+
+    ``targets`` (D, H, W) holds per level the node chosen from the selection samples
+    (:meth:`ClassCounter.top_nodes`, local ids), ``hits`` (D, H, W) the estimation samples
+    whose class lies in it (a :class:`HitCounter` per level). Every (pixel, level) pair is
+    one test of H0: P(f_i ∈ node) ≤ τ, all D·H·W at family-wise level ``alpha`` under
+    ``correction``; a pixel's certified node is its finest rejected one.
+
+    Guarantee: with probability ≥ 1 − alpha over the estimation sampling, every pixel's
+    certified node is what the smoothed segmenter *of that node's level* (each pixel's
+    majority node of the level) outputs under every ℓ2 perturbation ‖δ‖₂ ≤ σ Φ⁻¹(τ) of the
+    resized input in [0, 1] units — for a camera-effect ``transform``, under every
+    parameter in ``certified_range`` — since P(f_i ∈ node) > τ keeps it above 1/2 there.
+    At level 0 this is the plain certificate; so pixels certified at level 0 keep their
+    class. A flat hierarchy gives exactly :func:`certify_segmentation`'s certificate.
+    """
+    targets, hits = np.asarray(targets), np.asarray(hits)
+    if targets.ndim != 3 or targets.shape[0] != hierarchy.depth or hits.shape != targets.shape:
+        raise ValueError(f"targets and hits must both have shape ({hierarchy.depth}, H, W), "
+                         f"got {targets.shape} and {hits.shape}")
+    if hierarchy.is_flat:
+        return certify_segmentation(targets[0], hits[0], n, sigma, tau, alpha, correction,
+                                    n0=n0, transform=transform)
+    if hierarchy.num_nodes >= ABSTAIN_PIXEL:
+        raise ValueError(f"hierarchy {hierarchy.name!r} has {hierarchy.num_nodes} nodes; node "
+                         f"maps hold at most {ABSTAIN_PIXEL - 1}")
+    n, tau, alpha = check_sample_count(n), check_tau(tau), check_alpha(alpha)
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
+    for level, (target, count) in enumerate(zip(targets, hits, strict=True)):
+        _check_target_and_hits(target, count, n)
+        if target.max() >= len(hierarchy.node_names[level]):
+            raise ValueError(f"targets of level {level} must be node ids of that level")
+    certified = CORRECTIONS[correction](pvalue_table(n, tau)[hits], alpha)  # (D, H, W)
+    finest = np.argmax(certified, axis=0)  # first certified level (0 where none)
+    chosen = np.take_along_axis(targets, finest[None], axis=0)[0] + hierarchy.offsets[finest]
+    nodes = np.where(certified.any(axis=0), chosen, ABSTAIN_PIXEL).astype(np.uint8)
+    nodes.flags.writeable = False
+    flat = certify_segmentation(targets[0], hits[0], n, sigma, tau, alpha, correction,
+                                n0=n0, transform=transform)
+    labels = np.where(certified[0], targets[0], ABSTAIN_PIXEL).astype(np.uint8)
+    labels.flags.writeable = False
+    return dataclasses.replace(flat, labels=labels, nodes=nodes, hierarchy=hierarchy)
 
 
 def certified_masks_by_tau(

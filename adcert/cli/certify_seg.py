@@ -15,6 +15,10 @@ def parse_args(argv: list[str] | None):
                              "certified pixel of the frame keeps its class (Holm or "
                              "Bonferroni over all pixels)")
     parser.add_argument("--correction", choices=SEG_CORRECTIONS)
+    parser.add_argument("--hierarchy", metavar="NAME|FILE",
+                        help="certify each pixel's finest certified node of a class hierarchy "
+                             "instead of abstaining: cityscapes, coco, demo, or a .py/.json "
+                             "file (docs/certificates.md §9)")
     return parser.parse_args(argv)
 
 

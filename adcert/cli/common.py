@@ -58,7 +58,9 @@ def base_parser(description: str) -> argparse.ArgumentParser:
                              "offset, log-contrast (both for brightness_contrast), or the "
                              "Rayleigh σ of gamma")
     parser.add_argument("--n", type=int, help="estimation samples per frame")
-    parser.add_argument("--batch-size", type=int, help="noisy copies per forward pass")
+    parser.add_argument("--batch-size", type=int,
+                        help="noisy copies per forward pass (records may differ in their "
+                             "last digits with it; --resume needs the same)")
     parser.add_argument("--seed", type=int,
                         help="run seed (default: fresh OS entropy, recorded in every result)")
     parser.add_argument("--max-images", type=int, help="certify only the first N frames")
@@ -161,6 +163,12 @@ def _print_summary(task, session, result) -> None:
     for key in task.headline:
         if summary.get(key) is not None:
             print(f"  {key:{width}s} {figure_text(key, summary[key])}")
+    if summary.get("certified_failure_bound") is not None:
+        from adcert.evaluation.certified_ap import FAILURE_BOUND_READING
+
+        # B is computed from the samples: say what is proven, not "fails with prob. ≤ B".
+        print(f"  certified_failure_bound is B: {FAILURE_BOUND_READING} "
+              "(docs/certified_ap.md)")
     print(f"results: {result.results_path}\nsummary: {result.summary_path}")
 
 

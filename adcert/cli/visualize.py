@@ -4,9 +4,10 @@ Reads the ``results.jsonl`` of ``tools/certify_det.py`` / ``tools/certify_seg.py
 writes, per frame, ``<out-dir>/<image stem>.png`` (and ``<stem>_panel.png`` with
 ``--panel``), plus one video of all frames with ``--video``. Detection or segmentation is
 read from each record's ``method``; class names and colours from the run's
-``summary.json`` beside the results (the model's ``dataset_meta``). The drawings show the
-smoothed model's certificates. To certify and draw in one go, give the certify tools
-``--show-dir``.
+``summary.json`` beside the results (the model's ``dataset_meta``), and for a run with a
+class hierarchy its tree (node maps: classes solid, coarser nodes hatched in colour). The
+drawings show the smoothed model's certificates. To certify and draw in one go, give the
+certify tools ``--show-dir``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out-dir", required=True, help="folder for the drawn frames")
     parser.add_argument("--img-dir", help="folder of the frames, for records without a "
                         "readable img_path (looked up by image_id)")
-    parser.add_argument("--summary", help=f"the run's {SUMMARY_NAME}, for class names and "
-                        f"colours (default: {SUMMARY_NAME} beside RESULTS, if there is one)")
+    parser.add_argument("--summary", help=f"the run's {SUMMARY_NAME}, for class names, "
+                        f"colours and class hierarchy (default: {SUMMARY_NAME} beside "
+                        "RESULTS, if there is one)")
     parser.add_argument("--classes", help="comma-separated class names in id order, "
                         "instead of the summary's (default: the summary's, else 'class <id>')")
     parser.add_argument("--video", help="also write all frames, in record order, to this "
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     written = render_records(
         records, args.out_dir, classes, palette=palette, img_dir=args.img_dir,
         base_dir=os.path.dirname(os.path.abspath(args.results)), panel=args.panel,
-        video=args.video, fps=args.fps)
+        video=args.video, fps=args.fps, hierarchy=summary.get("hierarchy"))
     print(f"drew {len(records)} frames into {args.out_dir}")
     if args.panel:
         print(f"panels: {len(records)} *_panel.png files in {args.out_dir}")

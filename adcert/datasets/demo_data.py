@@ -1,12 +1,13 @@
 """The demo's synthetic driving scenes on disk: ``tools/make_demo_data.py``'s logic.
 
-    python tools/make_demo_data.py --out data/demo --train 400 --val 60 --test 60 \
+    python tools/make_demo_data.py --out data/demo --train 400 --val 60 --test 60 \\
         --sequence 48 --seed 0 [--height 256] [--width 512] [--sequence-name demo]
 
 Frame seeds derive from (--seed, split, index), so train, val, test and the sequence never
 share a frame. Choices (checkpoints, schedules, designs) are made on val; every reported
-figure is measured on test, which no choice looked at and the same command always writes the same files. Existing splits under
---out are replaced (atomically, split by split). Layout: see :mod:`adcert.datasets.writers`.
+figure is measured on test, which no choice looked at. The same command always writes the
+same files. Existing splits under --out are replaced (atomically, split by split). Layout:
+see :mod:`adcert.datasets.writers`.
 """
 
 from __future__ import annotations

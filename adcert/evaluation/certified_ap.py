@@ -28,6 +28,10 @@ MAX_DETS = 100
 # pycocotools' AP of a ranked list (precision tp / (tp + fp + 2⁻⁵²), a mean of 101 points)
 # lies within a few dozen units of 2⁻⁵³ of the exact AP; certified AP is lowered by this.
 AP_ROUNDING = 2.0**-46
+# What is proven about a failure bound B (docs/certified_ap.md, "With which probability").
+# B is computed from the samples, so "the certificates fail with probability ≤ B" would
+# claim more than this threshold reading, which is what makes a verdict "B ≤ 1 − c" valid.
+FAILURE_BOUND_READING = "for every b, P(some certificate wrong and B ≤ b) ≤ b"
 
 Scored = list[tuple[float, bool]]  # (score, is true positive)
 
@@ -272,9 +276,10 @@ def failure_probability(record: dict) -> float | None:
     bins), α' the level of each bound. The first term is the union bound over every slot
     the settings allow (fixed before sampling); the second counts the 12 bounds of every
     slot the samples showed plus, per bin that could form, one bound that covers every
-    slot not shown and one that covers every slot shown although rarely filled — valid in
-    the sense that the chance of a wrong statement together with a bound ≤ b is ≤ b, for
-    every b. None if the bin count is unknown."""
+    slot not shown and one that covers every slot shown although rarely filled. Valid in
+    the threshold reading (:data:`FAILURE_BOUND_READING`): for every b, P(a statement is
+    wrong and the bound ≤ b) ≤ b. Not "wrong with probability ≤ the bound": the bound
+    depends on the samples. None if the bin count is unknown."""
     bins = record.get("possible_bins")
     if bins is None:
         return None

@@ -5,9 +5,11 @@ certified recall, and Chiang et al.'s reading of certified AP@50.
   maxDets 100); clean detections at the model's own test score threshold.
 - ``certified_ap50`` / ``certified_recall``: lower bounds on the AP@50 / recall of the
   attacked smoothed detector as pycocotools computes them (docs/certified_ap.md,
-  :mod:`adcert.evaluation.certified_ap`), holding jointly except with probability
-  ``certified_failure_bound`` (valid as docs/certified_ap.md, "With which probability",
-  proves: P(wrong and bound ≤ b) ≤ b for every b).
+  :mod:`adcert.evaluation.certified_ap`), with the failure bound B =
+  ``certified_failure_bound`` of every certificate they rest on. What docs/certified_ap.md
+  ("With which probability") proves is the threshold reading: for every b, P(some
+  certificate wrong and B ≤ b) ≤ b — so a figure trusted only when B ≤ b is wrong with
+  probability ≤ b. B depends on the samples: "wrong with probability ≤ B" is not claimed.
 - ``chiang_certified_ap50``: the paper's reading, for comparison only; not a bound.
 """
 
@@ -66,7 +68,21 @@ def frame_matches(sample: dict) -> dict:
                                if b["label_certified"] and not b["may_vanish"])),
         "certain": int(sum(b["label_certified"] and not b["may_vanish"] for b in boxes)),
         "eps_sweep": sweep,
+        **({"present_by_label": _present_by_label(boxes)}
+           if any("label_node" in b for b in boxes) else {}),
     }
+
+
+def _present_by_label(boxes: list[dict]) -> dict[int, list[int]]:
+    """Per median label: [boxes certified present with a certified class, those certified
+    present with a certified node below the root (class included)] (§9)."""
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for b in boxes:
+        if b["may_vanish"]:
+            continue
+        out[int(b["label"])][0] += bool(b["label_certified"])
+        out[int(b["label"])][1] += b.get("label_node") is not None
+    return dict(out)
 
 
 def _certified_matches(gt_boxes: np.ndarray, gt_labels: np.ndarray, boxes: list[dict],
@@ -105,9 +121,10 @@ def _strict(per_class: dict[str, float]) -> dict[str, float | None]:
 @METRICS.register_module()
 class CertifiedDetMetric(BaseMetric):
     """Clean / smoothed / certified (and Chiang's) AP@50 per class and their mean,
-    certified recall and its failure bound, and the rates of boxes that may vanish, whose
-    label may change, or that are certified but not localised (worst-case IoU with their
-    own smoothed box < 0.5). Per-class figures are keyed by class name; undefined
+    certified recall, the failure bound of the certified figures (threshold reading, see
+    the module doc), and the rates of boxes that may vanish, whose label may change, or
+    that are certified but not localised (worst-case IoU with their own smoothed box
+    < 0.5). Per-class figures are keyed by class name; undefined
     figures are None (strict JSON). When the frames carry an ``eps_sweep``, ``eps_sweep``
     lists the certified figures (:data:`SWEEP_FIGURES`) at each of its ε, computed as at
     the run's ε; each ε's figures rest on its own certificates, not on all jointly."""
@@ -141,7 +158,19 @@ class CertifiedDetMetric(BaseMetric):
         sweep = self._eps_sweep(results, num_gt)
         if sweep:
             metrics["eps_sweep"] = sweep
+        if any("present_by_label" in r for r in results):
+            metrics["certified_present_per_class"] = self._present_per_class(results)
         return metrics
+
+    def _present_per_class(self, results: list) -> dict[str, dict[str, int]]:
+        """Per class (of the box's median label): boxes certified present with their class
+        certified, and with some node below the root certified (§9; counts, measured)."""
+        totals = {name: {"class": 0, "node": 0} for name in self.classes}
+        for r in results:
+            for label, (fine, node) in r.get("present_by_label", {}).items():
+                totals[self.classes[int(label)]]["class"] += fine
+                totals[self.classes[int(label)]]["node"] += node
+        return totals
 
     def _ap_figures(self, readings: dict[str, dict[int, float]]) -> dict:
         """``<reading>_ap50`` (mean over classes with ground truth) and per class."""

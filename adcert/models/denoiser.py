@@ -20,6 +20,7 @@ that the denoiser stage leaves every analytic check intact.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,12 @@ from torch import nn
 
 KINDS = ("ConvDenoiser", "DiffusionDenoiser", "IdentityDenoiser")
 NO_CHECKPOINT = "none"  # --denoiser CONFIG none: a denoiser without weights of its own
+# Files of a saved diffusers folder that decide its function: weights (every format
+# diffusers or a user may save) and configs. Other files (a README, a .gitattributes)
+# change nothing the denoiser computes and are left out of its hash.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5",
+                   ".onnx")
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 @MODELS.register_module()
@@ -104,7 +111,9 @@ class DiffusionDenoiser(nn.Module):
     ``scheduler`` are the keyword arguments of ``UNet2DModel`` and ``DDPMScheduler`` to build
     one from scratch instead (tests use a tiny random one). ``sigma`` is the smoothing σ on
     the [0, 1] scale; ``resize`` runs the UNet at that (height, width) and resizes back,
-    for models trained at a fixed size.
+    for models trained at a fixed size. A run records the ``pretrained`` folder with one
+    hash of its weight and config files (:func:`folder_sha256`), so that two weight sets
+    at one path never give the same record and ``--resume`` refuses a changed folder.
     """
 
     def __init__(self, sigma: float, pretrained: str | None = None,
@@ -122,8 +131,11 @@ class DiffusionDenoiser(nn.Module):
             if not os.path.isdir(pretrained):
                 raise FileNotFoundError(f"diffusion model folder not found: {pretrained}")
             unet_dir = os.path.join(pretrained, "unet")
+            # low_cpu_mem_usage=False: without `accelerate` diffusers would say on stderr
+            # that it falls back to it, a line beside every one-line error of the tools.
             self.unet = UNet2DModel.from_pretrained(
-                unet_dir if os.path.isdir(unet_dir) else pretrained, local_files_only=True)
+                unet_dir if os.path.isdir(unet_dir) else pretrained, local_files_only=True,
+                low_cpu_mem_usage=False)
             schedule = DDPMScheduler.from_pretrained(pretrained, subfolder="scheduler",
                                                      local_files_only=True)
         else:
@@ -151,6 +163,34 @@ class DiffusionDenoiser(nn.Module):
         return (x0 + 1.0) / 2.0
 
 
+def folder_sha256(folder: str) -> str:
+    """One sha256 over a saved model folder's weight and config files
+    (:data:`WEIGHT_SUFFIXES`, :data:`CONFIG_SUFFIXES`), sub-folders included: for each
+    file in sorted order of its relative POSIX path, that path and the sha256 of its
+    contents. So renaming, adding, removing or changing any such file changes the hash,
+    and the same files hash alike wherever the folder lies. Links are followed (a hub
+    cache links to its blobs). ValueError when the folder holds no weight file."""
+    from adcert.models.loading import file_sha256
+
+    names, seen = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        seen.add(os.path.realpath(root))  # a linked loop of folders is walked once
+        dirs[:] = [d for d in dirs if not d.startswith(".")  # .cache, .git: not the model
+                   and os.path.realpath(os.path.join(root, d)) not in seen]
+        for name in files:
+            if name.lower().endswith(WEIGHT_SUFFIXES + CONFIG_SUFFIXES):
+                path = os.path.join(root, name)
+                names.append(os.path.relpath(path, folder).replace(os.sep, "/"))
+    if not any(name.lower().endswith(WEIGHT_SUFFIXES) for name in names):
+        raise ValueError(f"diffusion model folder {folder} holds no weight file "
+                         f"({', '.join(WEIGHT_SUFFIXES)})")
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(file_sha256(os.path.join(folder, name)).encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
 @dataclass
 class LoadedDenoiser:
     """A denoiser in eval mode on the task model's device, with what a record names."""
@@ -160,6 +200,10 @@ class LoadedDenoiser:
     config_path: str | None
     checkpoint_path: str | None
     checkpoint_sha256: str | None
+    # A DiffusionDenoiser's ``pretrained`` folder and the hash of its weight and config
+    # files (:func:`folder_sha256`): the spec names the folder only, not what is in it.
+    pretrained_path: str | None = None
+    pretrained_sha256: str | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x)
@@ -168,7 +212,9 @@ class LoadedDenoiser:
         """The ``denoiser`` block of run.json and of every record."""
         return {"type": self.spec.get("type"), "spec": self.spec,
                 "config": self.config_path, "checkpoint": self.checkpoint_path,
-                "checkpoint_sha256": self.checkpoint_sha256}
+                "checkpoint_sha256": self.checkpoint_sha256,
+                "pretrained": self.pretrained_path,
+                "pretrained_sha256": self.pretrained_sha256}
 
 
 def denoiser_spec(config_path: str) -> dict:
@@ -234,11 +280,14 @@ def load_denoiser(spec: Mapping, checkpoint: str | None, device: torch.device,
     for parameter in module.parameters():
         parameter.requires_grad_(False)
     described = {k: v for k, v in dict(spec).items() if k != "checkpoint"}
+    pretrained = spec.get("pretrained") if spec.get("type") == "DiffusionDenoiser" else None
     return LoadedDenoiser(
         module=module, spec=described,
         config_path=os.path.abspath(config_path) if config_path else None,
         checkpoint_path=os.path.abspath(checkpoint) if checkpoint else None,
-        checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None)
+        checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
+        pretrained_path=os.path.abspath(pretrained) if pretrained else None,
+        pretrained_sha256=folder_sha256(pretrained) if pretrained else None)
 
 
 def _denoiser_state(state: Mapping) -> Mapping:

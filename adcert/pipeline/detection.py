@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from adcert.certify.detection import BoxSampleCollector, DetectionCertificate, certify_boxes
+from adcert.certify.hierarchy import Hierarchy, box_label_node
 from adcert.certify.suppression import suppress_duplicates
 from adcert.models.forward import clean_predictions, detections_array, perturbed_predictions
 from adcert.noise import make_perturbation
@@ -50,6 +51,7 @@ def certify_frame(
     amp: bool = False,
     num_classes: int | None = None,
     denoiser=None,
+    hierarchy: Hierarchy | None = None,
 ) -> DetFrame:
     """Certified boxes of the smoothed detector and the base model's clean detections
     (all of them: the model's own test score threshold applies, not ``score_thr``).
@@ -65,12 +67,19 @@ def certify_frame(
     The same n samples are certified again at every ε of :func:`sweep_eps`. Each of those
     certificates holds at level α on its own (per box, frame or bound as the correction
     says); they do not hold jointly over ε.
+
+    With a ``hierarchy`` (§9) label bins hold a level-1 node's classes, so a box whose
+    class flickers inside the node stays in one bin; its label is certified only where its
+    label bounds meet, and :func:`label_nodes` names the finest node they allow.
     """
     s = settings
     clean = detections_array(clean_predictions(model, packed, amp, denoiser)[0])
     height, width = packed["data_samples"].ori_shape[:2]
+    groups = (hierarchy.class_to_node[1] if hierarchy is not None and not hierarchy.is_flat
+              and "label" in s.bin else None)
     collector = BoxSampleCollector((height, width), s.bin, s.sort, s.max_per_bin, s.score_thr,
-                                   num_classes=num_classes, grid=s.grid_shape)
+                                   num_classes=num_classes, grid=s.grid_shape,
+                                   label_groups=groups)
     noise = make_perturbation(s.transform, s.sigma)
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
                                        denoiser):
@@ -85,6 +94,16 @@ def _certify(collector: BoxSampleCollector, s: DetSettings, eps: float) -> Detec
     cert = certify_boxes(collector, s.n, eps, s.sigma, s.alpha, s.correction,
                          transform=s.transform)
     return suppress_duplicates(cert, s.nms_iou) if s.nms_iou is not None else cert
+
+
+def label_nodes(boxes: list[dict], hierarchy: Hierarchy, groups: list | None) -> None:
+    """Add ``label_node`` and ``label_node_level`` to each box record: the finest node of
+    ``hierarchy`` holding every class its label bounds allow (among its bin's node's
+    classes, ``groups`` giving each box's bin node), from the same bounds and so under
+    the same guarantee as the box's other bounds."""
+    for i, box in enumerate(boxes):
+        found = box_label_node(hierarchy, box["label_range"], groups[i] if groups else None)
+        box["label_node"], box["label_node_level"] = found if found else (None, None)
 
 
 def sweep_record(cert: DetectionCertificate) -> dict:
@@ -140,11 +159,16 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     """The detection pipeline function: one frame in, its record out."""
     s = session.settings
     start = time.perf_counter()
+    hierarchy = session.hierarchy
     cert, clean, sweep = certify_frame(session.loaded.model, packed, s, generator,
                                        session.options.amp, num_classes=len(session.classes),
-                                       denoiser=session.loaded.denoiser)
+                                       denoiser=session.loaded.denoiser, hierarchy=hierarchy)
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "eps_sweep": [sweep_record(c) for c in sweep]}
+    if hierarchy is not None and not hierarchy.is_flat:
+        record["hierarchy"] = hierarchy.name
+        label_nodes(record["boxes"], hierarchy,
+                    [b.bin_key[1] for b in cert.boxes] if "label" in s.bin else None)
     record["guarantee_text"] = provenance.detection_guarantee(
         s.correction, s.alpha, s.eps, s.transform, session.loaded.denoiser is not None)
     sample = None
@@ -156,7 +180,7 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     return FrameResult(record, sample, clean[clean[:, 4] >= s.score_thr])
 
 
-def _make_metric(classes: list[str]):
+def _make_metric(classes: list[str], hierarchy=None):
     from adcert.evaluation.detection import CertifiedDetMetric
 
     metric = CertifiedDetMetric(classes)

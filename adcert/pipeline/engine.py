@@ -5,7 +5,9 @@ Guarantees (``docs/design.md``, run engine; tested in ``tests/test_pipeline``):
 * every frame of the run is certified exactly once over all ranks and sessions; rank r
   takes frames r, r + W, … of the run's frame list (W ranks, no padding);
 * a frame's noise depends only on (run seed, image id), so its record is the same
-  whichever rank certifies it, in whichever session, with whichever world size;
+  whichever rank certifies it, in whichever session, with whichever world size (at the
+  run's batch size: kernels may round differently at another, docs/certificates.md §8,
+  and ``--resume`` refuses one);
 * each finished frame is one flushed line of the rank's journal before the next frame
   starts; a run killed at any point loses at most the frames in flight, and ``--resume``
   skips every finished frame (whatever world size wrote it) and redoes a torn last line;
@@ -149,6 +151,8 @@ def _summary(session: Session, records: list[dict], metrics: dict) -> dict:
     palette = meta.get("palette") or session.loaded.dataset_meta.get("palette")
     if palette:
         summary["palette"] = [list(colour) for colour in palette]
+    if session.hierarchy is not None:  # the tree the records' node ids refer to (§9)
+        summary["hierarchy"] = session.hierarchy.to_record()
     ranges = {r["certified_range"]["text"] for r in records if "certified_range" in r}
     if len(ranges) == 1:
         summary["certified_range"] = ranges.pop()
@@ -196,7 +200,8 @@ def _run(session: Session) -> RunResult:
                                          len(session.classes))
         if warning:
             _warn(session, warning)
-    metric = session.task.make_metric(session.classes) if session.frames.annotated else None
+    metric = (session.task.make_metric(session.classes, session.hierarchy)
+              if session.frames.annotated else None)
     if metric is not None:
         metric.collect_dir = os.path.join(session.run_dir, ".collect")
     _certify_shard(session, done, metric)

@@ -40,7 +40,9 @@ class Frames:
     dataset: object
     frames: list[Frame]
     annotated: bool
-    source: str  # "test set", the image folder or the video, for messages and records
+    # The config's dataloader with its data root ("test_dataloader (data/demo/,
+    # leftImg8bit/test/)"), the image folder or the video: for the log and run.json.
+    source: str
     video: str | None = None  # absolute path when the frames are a video's (decoded lazily)
 
     def __len__(self) -> int:
@@ -120,6 +122,22 @@ def _has_annotations(cfg) -> bool:
     return any("LoadAnnotations" in str(step.get("type", "")) for step in steps)
 
 
+def loader_source(cfg) -> str:
+    """The config's frames as the log names them: ``test_dataloader`` with its data root
+    and image folder, e.g. ``test_dataloader (data/demo/, leftImg8bit/test/)``. The split
+    must be named: a config's test_dataloader may well read a val split."""
+    dataset = cfg.test_dataloader.dataset
+    prefix = dataset.get("data_prefix")
+    if isinstance(prefix, Mapping):  # mmdet names the image folder img, mmseg img_path
+        prefix = prefix.get("img", prefix.get("img_path"))
+    where = [str(part) for part in (dataset.get("data_root"), prefix) if part]
+    if not where and dataset.get("ann_file"):
+        where = [str(dataset.get("ann_file"))]
+    if not where:  # a dataset wrapper or one of the user's own: its type at least
+        where = [str(dataset.get("type", "dataset"))]
+    return f"test_dataloader ({', '.join(where)})"
+
+
 def build_frames(cfg, images: str | None, max_images: int | None) -> Frames:
     """The test set of ``cfg``, or ``images`` (a folder, one image file, or a video decoded
     lazily, frame by frame) through its test pipeline, annotations left out. A video's
@@ -139,7 +157,7 @@ def build_frames(cfg, images: str | None, max_images: int | None) -> Frames:
         dataset = build_test_dataset(cfg)
         root = getattr(dataset, "data_root", None) or None
         return Frames(dataset, list_frames(dataset, root, max_images), _has_annotations(cfg),
-                      "test set")
+                      loader_source(cfg))
     source = os.path.abspath(images)
     if is_video(images):
         video = VideoFrames(cfg, images, max_images)

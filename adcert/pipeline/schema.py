@@ -30,7 +30,10 @@ _DENOISER = {"type": ["object", "null"], "required": ["type", "spec", "checkpoin
              "properties": {"type": {"type": "string"}, "spec": {"type": "object"},
                             "config": {"type": ["string", "null"]},
                             "checkpoint": {"type": ["string", "null"]},
-                            "checkpoint_sha256": {"anyOf": [_SHA256, {"type": "null"}]}}}
+                            "checkpoint_sha256": {"anyOf": [_SHA256, {"type": "null"}]},
+                            # a DiffusionDenoiser's saved diffusers folder, hashed whole
+                            "pretrained": {"type": ["string", "null"]},
+                            "pretrained_sha256": {"anyOf": [_SHA256, {"type": "null"}]}}}
 _MODEL = {"type": "object", "required": ["config", "checkpoint", "checkpoint_sha256"],
           "properties": {"config": {"type": "string"}, "checkpoint": {"type": "string"},
                          "checkpoint_sha256": _SHA256, "denoiser": _DENOISER}}
@@ -45,6 +48,9 @@ _BOX = {
         "label_certified": {"type": "boolean"},
         "may_vanish": {"type": "boolean"},
         "score": {"type": "number"},
+        # with a hierarchy (docs/certificates.md §9): the finest certified node
+        "label_node": {"type": ["string", "null"]},
+        "label_node_level": {"type": ["string", "null"]},
     },
 }
 _RATE_OR_NULL = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
@@ -133,7 +139,16 @@ SEGMENTATION_RECORD_SCHEMA: dict = {
                    "certified_acc": _NUMBER_OR_NULL, "clean_acc": _NUMBER_OR_NULL,
                    "certified_wrong_rate": _RATE_OR_NULL,
                    "valid_pixels": {"type": "integer", "minimum": 0},
-                   "gt_mask_path": {"type": "string"}},
+                   "gt_mask_path": {"type": "string"},
+                   # hierarchical certificates (docs/certificates.md §9)
+                   "hierarchy": {"type": "string"},
+                   "nodes_mask_path": {"type": "string"},
+                   "level_rates": {"type": "object",
+                                   "additionalProperties": {"type": "number", "minimum": 0,
+                                                            "maximum": 1}},
+                   "certified_acc_by_level": {"type": "object",
+                                              "additionalProperties": _RATE_OR_NULL},
+                   "certified_information_gain": _RATE_OR_NULL},
 }
 RECORD_SCHEMA: dict = {"anyOf": [DETECTION_RECORD_SCHEMA, SEGMENTATION_RECORD_SCHEMA]}
 SUMMARY_SCHEMA: dict = {
@@ -172,6 +187,8 @@ SUMMARY_SCHEMA: dict = {
                            "certified_fraction": {"type": "number", "minimum": 0,
                                                   "maximum": 1},
                            "certified_acc": _RATE_OR_NULL}}},
+        "hierarchy": {"type": "object", "required": ["name", "levels"]},
+        "certified_information_gain": _RATE_OR_NULL,
         "provenance": {"type": "object", "required": ["device", "torch", "versions",
                                                       "config_sha256", "checkpoint_sha256"]},
     },

@@ -13,11 +13,13 @@ import numpy as np
 import torch
 
 from adcert import ABSTAIN_PIXEL
+from adcert.certify.hierarchy import Hierarchy, correct_at_level, information_gain
 from adcert.certify.segmentation import (
     ClassCounter,
     HitCounter,
     SegmentationCertificate,
     certified_masks_by_tau,
+    certify_hierarchical,
     certify_segmentation,
 )
 from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
@@ -54,6 +56,7 @@ def certify_frame(
     generator,
     amp: bool = False,
     denoiser=None,
+    hierarchy: Hierarchy | None = None,
 ) -> SegFrame:
     """Certified label map of the smoothed segmenter and the base model's clean map.
 
@@ -64,7 +67,9 @@ def certify_frame(
     ``transform``, for every parameter in the certificate's ``certified_range``. Each
     mask of the τ' sweep holds at level alpha on its own, not jointly with the others.
     A ``denoiser`` runs in front of ``model``: the base model is then the denoiser
-    followed by the segmenter (``docs/certificates.md`` §8).
+    followed by the segmenter (``docs/certificates.md`` §8). With a ``hierarchy`` every
+    level below the root is tested per pixel in one family and each pixel keeps its finest
+    certified node (:func:`certify_hierarchical`, §9); the τ' sweep reports level 0.
     """
     s = settings
     noise = make_perturbation(s.transform, s.sigma)
@@ -73,15 +78,31 @@ def certify_frame(
     for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp,
                                        denoiser):
         selection.update(np.stack([label_map(r) for r in batch]))
-    hits = HitCounter(selection.top_class())
+    if hierarchy is None or hierarchy.is_flat:
+        counters = [HitCounter(selection.top_class())]
+    else:  # one hypothesis per level: its top node, the node's classes pooled (§9)
+        counters = [HitCounter(target, mapping) for target, mapping in
+                    zip(selection.top_nodes(hierarchy), hierarchy.class_to_node, strict=True)]
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
                                        denoiser):
-        hits.update(np.stack([label_map(r) for r in batch]))
-    cert = certify_segmentation(hits.target, hits.hits, s.n, s.sigma, s.tau, s.alpha,
-                                s.correction, n0=s.n0, transform=s.transform)
-    masks = certified_masks_by_tau(hits.hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
+        maps = np.stack([label_map(r) for r in batch])
+        for counter in counters:
+            counter.update(maps)
+    if len(counters) == 1:
+        hits = counters[0].hits
+        cert = certify_segmentation(counters[0].target, hits, s.n, s.sigma, s.tau, s.alpha,
+                                    s.correction, n0=s.n0, transform=s.transform)
+        masks = certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
+    else:
+        hits = np.stack([c.hits for c in counters])
+        cert = certify_hierarchical(np.stack([c.target for c in counters]), hits, hierarchy,
+                                    s.n, s.sigma, s.tau, s.alpha, s.correction, n0=s.n0,
+                                    transform=s.transform)
+        # the sweep's masks come from the same family of D·H·W tests; level 0 is reported
+        masks = tuple((tau, mask[0]) for tau, mask in
+                      certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction))
     sweep = tuple((tau, float(np.mean(mask))) for tau, mask in masks)
-    return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, hits.target, masks)
+    return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, counters[0].target, masks)
 
 
 def mask_name(image_id: str, kind: str) -> str:
@@ -143,8 +164,25 @@ def _ground_truth_fields(session, frame: Frame, record: dict, found: SegFrame,
     accuracies = certified_acc_by_tau(found.target, found.sweep_masks, gt)
     for entry, accuracy in zip(record.get("tau_sweep", []), accuracies, strict=True):
         entry["certified_acc"] = accuracy
+    if cert.nodes is not None:
+        _hierarchy_fields(record, cert, gt)
     record["gt_mask_path"] = mask_name(frame.image_id, "gt")
     write_mask(session.run_dir, record["gt_mask_path"], gt)
+
+
+def _hierarchy_fields(record: dict, cert: SegmentationCertificate, gt: np.ndarray) -> None:
+    """Per level the share of valid pixels whose certified node at or below it contains
+    the ground truth (a lower bound under attack, as ``certified_acc``), and the certified
+    information gain (§9)."""
+    hierarchy, valid = cert.hierarchy, np.count_nonzero(gt != IGNORE_INDEX)
+    if not valid:
+        return
+    record["certified_acc_by_level"] = {
+        name: float(np.count_nonzero(correct_at_level(cert.nodes, gt, hierarchy, level,
+                                                      ABSTAIN_PIXEL, IGNORE_INDEX)) / valid)
+        for level, name in enumerate(hierarchy.level_names)}
+    record["certified_information_gain"] = information_gain(
+        cert.nodes, gt, hierarchy, ABSTAIN_PIXEL, IGNORE_INDEX) / valid
 
 
 def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResult:
@@ -152,7 +190,7 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     s = session.settings
     start = time.perf_counter()
     found = certify_frame(session.loaded.model, packed, len(session.classes), s, generator,
-                          session.options.amp, session.loaded.denoiser)
+                          session.options.amp, session.loaded.denoiser, session.hierarchy)
     cert, clean = found.certificate, found.clean
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "guarantee": "per_frame",
@@ -160,6 +198,9 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
                   s.correction, s.alpha, s.transform, session.loaded.denoiser is not None)}
     record["mask_path"] = mask_name(frame.image_id, "certified")
     write_mask(session.run_dir, record["mask_path"], cert.labels)
+    if cert.nodes is not None:  # global node ids (docs/certificates.md §9), 255 = root
+        record["nodes_mask_path"] = mask_name(frame.image_id, "nodes")
+        write_mask(session.run_dir, record["nodes_mask_path"], cert.nodes)
     shown = None
     if session.options.show_dir:  # the clean map, for the drawings' panels
         shown = mask_name(frame.image_id, "clean")
@@ -170,7 +211,8 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
         gt = sample_data.gt_sem_seg.data[0].numpy()
         _ground_truth_fields(session, frame, record, found, gt)
         sample = {"gt": gt, "certified": cert.labels, "clean": clean,
-                  "smoothed": found.target}
+                  "smoothed": found.target,
+                  **({"nodes": cert.nodes} if cert.nodes is not None else {})}
     record["provenance"] = session.record_provenance
     record["time_s"] = round(time.perf_counter() - start, 3)
     return FrameResult(record, sample, shown)
@@ -205,10 +247,11 @@ def _summarize(records: list[dict]) -> dict:
     return {"tau_sweep": sweep} if sweep else {}
 
 
-def _make_metric(classes: list[str]):
+def _make_metric(classes: list[str], hierarchy: Hierarchy | None = None):
     from adcert.evaluation.segmentation import CertifiedSegMetric
 
-    metric = CertifiedSegMetric(num_classes=len(classes), classes=list(classes))
+    metric = CertifiedSegMetric(num_classes=len(classes), classes=list(classes),
+                                hierarchy=hierarchy)
     metric.dataset_meta = {"classes": list(classes)}
     return metric
 

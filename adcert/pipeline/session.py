@@ -55,6 +55,7 @@ class Session:
     run_dir: str
     manifest: dict
     logger: Any = None
+    hierarchy: Any = None  # adcert.certify.hierarchy.Hierarchy, None when flat
 
     @property
     def record_provenance(self) -> dict:
@@ -281,8 +282,11 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
     try:
         classes = _classes(frames, loaded)
         task.check_model(loaded, classes)
+        hierarchy = _hierarchy(settings, classes)
         manifest = _manifest(task, options, settings, seed, loaded, frames, cfg.pretty_text,
                              world_size)
+        if hierarchy is not None:  # its content, so that --resume sees an edited file
+            manifest["hierarchy"] = hierarchy.to_record()
         if original is not None:
             rundir.check_resumable(original, manifest)
     except BaseException:
@@ -297,12 +301,23 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
         rundir.write_json(os.path.join(run_dir, rundir.MANIFEST), manifest)
     _barrier(world_size)
     session = Session(task, options, settings, seed, rank, world_size, loaded, frames,
-                      classes, run_dir, original or manifest)
+                      classes, run_dir, original or manifest, hierarchy=hierarchy)
     session.logger = _logger(run_dir)
     session.logger.info(f"{'resuming' if original else 'starting'} {task.name} run {run_dir}: "
                         f"{len(frames)} frames from {frames.source}, seed {seed}, "
                         f"{world_size} rank(s), settings {settings.to_dict()}")
     return session
+
+
+def _hierarchy(settings, classes: list[str]):
+    """The run's class hierarchy over the model's classes (None when the settings name
+    none); a hierarchy that does not fit them is a ValueError."""
+    name = getattr(settings, "hierarchy", None)
+    if name is None:
+        return None
+    from adcert.certify.hierarchy import load_hierarchy
+
+    return load_hierarchy(name, classes)
 
 
 def _split_denoiser(certify_cfg: Any, options: RunOptions) -> tuple[Any, tuple | None]:

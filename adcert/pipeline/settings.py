@@ -53,6 +53,11 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _hierarchy_name(value: Any) -> None:
+    if value is not None and not (isinstance(value, str) and value):
+        raise ValueError(f"hierarchy must be a built-in name or a file path, got {value!r}")
+
+
 @dataclass(frozen=True)
 class _Common:
     """Fields both tasks share; see the subclasses for their meaning and defaults."""
@@ -129,9 +134,12 @@ class DetSettings(_Common):
     batch_size: int = 8
     max_images: int | None = None
     seed: int | None = None
+    # A class hierarchy: a built-in name or a .py / .json file (§9); None is flat.
+    hierarchy: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _hierarchy_name(self.hierarchy)
         object.__setattr__(self, "eps", _number("eps", self.eps))
         if not self.eps > 0:
             raise ValueError(f"eps must be positive, got {self.eps}")
@@ -179,10 +187,13 @@ class SegSettings(_Common):
     batch_size: int = 8
     max_images: int | None = None
     seed: int | None = None
+    # A class hierarchy: a built-in name or a .py / .json file (§9); None is flat.
+    hierarchy: str | None = None
 
     def __post_init__(self) -> None:
         from adcert.stats._checks import check_sample_sizes, check_tau
 
+        _hierarchy_name(self.hierarchy)
         object.__setattr__(self, "tau", _number("tau", self.tau))
         check_tau(self.tau)
         object.__setattr__(self, "n0", _integer("n0", self.n0, 1))

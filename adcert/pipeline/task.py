@@ -27,8 +27,8 @@ class Task:
     settings_type: type
     # (session, frame, packed, generator) -> FrameResult
     certify: Callable[..., FrameResult]
-    # (classes) -> an mmengine BaseMetric
-    make_metric: Callable[[list[str]], Any]
+    # (classes, hierarchy or None) -> an mmengine BaseMetric
+    make_metric: Callable[[list[str], Any], Any]
     # (loaded model, classes) -> None; raises ValueError when they do not fit
     check_model: Callable[[Any, list[str]], None]
     # (settings) -> a one-line description of the run for the console

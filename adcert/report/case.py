@@ -74,8 +74,12 @@ LIMITATIONS = [
     "Sampling confidence: each certificate holds with probability ≥ 1 − α over adcert's "
     "random noise, per box (detection) or per frame (segmentation). A figure over a data "
     "set needs all of them at once, a verdict every figure it reads and the top goal "
-    "every verdict: each states the union bound over the certificates it rests on, and is "
-    "met only when that bound is at most 1 − confidence.",
+    "every verdict: each states the failure bound B of the certificates it rests on (a "
+    "sum over them) and is met only when B ≤ 1 − confidence. A detection run's B is "
+    "computed from its samples, so it is not the probability that the certificates fail; "
+    "what is proven is that for every b, P(some certificate wrong and B ≤ b) ≤ b, so a "
+    "verdict is met while resting on a wrong certificate with probability ≤ 1 − "
+    "confidence.",
     "Per box vs per frame: a detection run with correction 'box' guarantees each box's "
     "bounds with probability ≥ 1 − α on its own, not all boxes of a frame at once (that "
     "takes --correction image, α per frame); a segmentation certificate covers all "
@@ -231,7 +235,7 @@ def _goal(index: int, verdict: Verdict, solutions: dict[str, str]) -> dict:
                         "threshold": req.threshold,
                         "direction": "min" if req.at_least else "max",
                         "transform": req.transform, "eps": req.eps, "alpha": req.alpha,
-                        "confidence": req.confidence},
+                        "confidence": req.confidence, "level": req.level},
     }
 
 
@@ -245,16 +249,25 @@ def _formal_property(req: Requirement) -> str:
     per = "box" if req.task == "detection" else "frame"
     head = (f"For each certified frame x and every perturbation in the set “"
             f"{req.threat_words()}”, the smoothed model's output on the perturbed frame lies "
-            f"inside the certificate computed for x (with probability ≥ 1 − {req.alpha:g} per "
-            f"{per}, and with probability ≥ {req.confidence:g} for every certificate the "
-            f"verdict rests on at once); ")
+            f"inside the certificate computed for x (each with probability ≥ 1 − "
+            f"{req.alpha:g} per {per}; the verdict is met only when the failure bound B of "
+            f"every certificate it rests on is ≤ 1 − {req.confidence:g}, and for every b, "
+            f"P(some certificate wrong and B ≤ b) ≤ b); ")
     if spec.describes_certificate:
         return (head + f"the {spec.words} is a property of those certificates at the clean "
-                f"frames, which bounds {spec.describes_certificate} from above, and must be "
+                f"frames, which bounds from above {spec.describes_certificate}, and must be "
                 f"{sign} {req.threshold:g}.")
-    return (head + f"the {spec.words} computed from these certificates bounds its value "
-            f"under every such perturbation from {'below' if req.at_least else 'above'}, and "
-            f"must be {sign} {req.threshold:g}.")
+    side = "below" if spec.higher_is_better else "above"
+    if req.level is not None:  # docs/certificates.md §9: a node certified at a finer
+        # level keeps its ancestor at this level the majority, so g at this level is bounded
+        return (head + f"the {spec.words}{req.level_words()} computed from these "
+                f"certificates bounds from {side} the same figure, over that level's nodes, "
+                f"of the attacked smoothed segmenter at level {req.level} (each pixel's "
+                f"majority node of that level), under every such perturbation, and must be "
+                f"{sign} {req.threshold:g}.")
+    return (head + f"the {spec.words} computed from these certificates bounds the same figure "
+            f"of the attacked smoothed model, under every such perturbation, from {side}, "
+            f"and must be {sign} {req.threshold:g}.")
 
 
 def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
@@ -292,17 +305,20 @@ def _log_entry(goal: dict, verdict: Verdict, runs: dict[str, Run],
 
 
 def _top_goal(verdicts: Sequence[Verdict], system: str, confidence: float) -> dict:
-    """G0: every goal met, and all their certificates holding together with probability ≥
-    ``confidence`` (the union bound over each distinct certificate once)."""
+    """G0: every goal met, and the failure bound B of all their certificates (summed over
+    each distinct certificate once) ≤ 1 − ``confidence``: then a met G0 rests on a wrong
+    certificate with probability ≤ 1 − confidence (the threshold reading of
+    :mod:`adcert.report.verdicts`)."""
     verdict, joint, count = top_goal(verdicts, confidence)
     bound = ("rests on no certificate" if joint is None else
-             f"rests on {count} certificate famil{'y' if count == 1 else 'ies'} holding "
-             f"jointly with failure probability ≤ {format_up(joint, 3)}")
+             f"rests on {count} certificate famil{'y' if count == 1 else 'ies'} with "
+             f"failure bound B ≤ {format_up(joint, 3)}")
     return {"id": "G0", "verdict": verdict, "joint_failure_bound": joint,
             "confidence": confidence, "certificates": count,
             "text": f"{system}: meets its {len(verdicts)} robustness requirements, certified "
-                    f"as stated below, all together with probability ≥ {confidence:g} "
-                    f"({bound})"}
+                    f"as stated below, met only when the failure bound B of all their "
+                    f"certificates is ≤ 1 − {confidence:g}, so that it is met on a wrong "
+                    f"certificate with probability ≤ 1 − {confidence:g} ({bound})"}
 
 
 def build_report(requirements: RequirementSet, runs: Sequence[Run],

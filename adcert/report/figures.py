@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from adcert.certify.detection import box_iou
+from adcert.certify.hierarchy import FINE_LEVEL
 from adcert.report.runs import Run
 from adcert.report.verdicts import frames_failure_bound
 
@@ -82,7 +83,24 @@ def headline(run: Run) -> dict:
         rates = [r.get("certified_wrong_rate") for r in records]
         out["certified_wrong_rate"] = (None if not rates or any(x is None for x in rates)
                                        else float(np.mean(rates)))
+        out.update(hierarchy_figures(s))
     return out
+
+
+def hierarchy_figures(summary: dict) -> dict:
+    """A hierarchical segmentation run's figures (docs/certificates.md §9): the hierarchy's
+    name, the certified information gain and, per level, certified accuracy and mIoU
+    (lower bounds under attack); empty for a flat run."""
+    tree = summary.get("hierarchy")
+    if not isinstance(tree, dict):
+        return {}
+    acc = summary.get("certified_acc_by_level") or {}
+    miou = summary.get("certified_miou_by_level") or {}
+    levels = [FINE_LEVEL] + [str(level.get("name")) for level in tree.get("levels") or []]
+    return {"hierarchy": tree.get("name"),
+            "certified_information_gain": summary.get("certified_information_gain"),
+            "by_level": {level: {"certified_acc": acc.get(level),
+                                 "certified_miou": miou.get(level)} for level in levels}}
 
 
 def _range_size(certified_range: dict) -> float | None:

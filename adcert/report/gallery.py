@@ -3,7 +3,10 @@
 Worst means, for detection, most boxes that may vanish and most certified-but-wrong
 boxes (a certain box that meets no ground truth of its label at IoU ≥ 0.5); for
 segmentation, most abstention and most certified-but-wrong pixels. Ground truth is drawn
-too: white boxes, or a ground-truth panel beside the certified map.
+too: white boxes, or a ground-truth panel beside the certified map. A run with a class
+hierarchy (docs/certificates.md §9) is drawn with its node map: classes solid, coarser
+nodes hatched in colour, abstentions grey, and black where the certified node does not
+hold the true class.
 """
 
 from __future__ import annotations
@@ -137,18 +140,38 @@ def draw_segmentation(run: Run, record: dict, image: np.ndarray) -> np.ndarray:
     from adcert.vis.palette import palette_from_meta
 
     palette = palette_from_meta(run.summary.get("palette"), run.classes) or ()
-    labels = load_label_map(os.path.join(run.path, record["mask_path"]))
+    draw, wrong_of, title = _segmentation_drawer(run, record, palette)
     gt_path = record.get("gt_mask_path")
     if not gt_path or not os.path.isfile(os.path.join(run.path, gt_path)):
-        return overlay_labels(image, labels, palette)
+        return draw(image)
     truth = load_label_map(os.path.join(run.path, gt_path))
-    wrong = (labels != 255) & (truth != 255) & (labels != truth)
-    certified = overlay_labels(image, labels, palette)
-    certified[wrong] = WRONG_COLOUR
+    certified = draw(image)
+    certified[wrong_of(truth)] = WRONG_COLOUR
     half = (MAX_WIDTH - 4) // 2  # side_by_side puts a 4 px separator between the panels
     truth_panel = _resize(overlay_labels(image, truth, palette), half)[0]
     return side_by_side(truth_panel, _resize(certified, half)[0],
-                        ("ground truth", "certified map (black: certified but wrong)"))
+                        ("ground truth", title))
+
+
+def _segmentation_drawer(run: Run, record: dict, palette):
+    """(draw the certified map over a frame, certified-but-wrong pixels given the truth,
+    the panel's title): the node map with the run's hierarchy where the record has one,
+    else the class map."""
+    from adcert.vis.masks import load_label_map, overlay_labels
+
+    tree = run.summary.get("hierarchy")
+    if record.get("nodes_mask_path") and isinstance(tree, dict):
+        from adcert.vis.nodes import node_misses_truth, overlay_nodes, resolve_hierarchy
+
+        hierarchy = resolve_hierarchy(tree, run.classes)
+        nodes = load_label_map(os.path.join(run.path, record["nodes_mask_path"]))
+        return (lambda image: overlay_nodes(image, nodes, hierarchy, palette),
+                lambda truth: node_misses_truth(nodes, truth, hierarchy),
+                "certified nodes (hatched: coarser node; black: certified but wrong)")
+    labels = load_label_map(os.path.join(run.path, record["mask_path"]))
+    return (lambda image: overlay_labels(image, labels, palette),
+            lambda truth: (labels != 255) & (truth != 255) & (labels != truth),
+            "certified map (black: certified but wrong)")
 
 
 def draw_pick(pick: Pick) -> bytes | None:

@@ -21,7 +21,8 @@ FIGURE_WORDS = {
     "certified_ap50": "certified AP@50: lower bound under attack",
     "chiang_certified_ap50": "Chiang et al.'s reading (not a bound)",
     "certified_recall": "certified recall: lower bound under attack",
-    "certified_failure_bound": "joint failure probability of the run's figures (union bound)",
+    "certified_failure_bound": "failure bound B of the run's certified figures: for every "
+                               "b, P(some certificate wrong and B ≤ b) ≤ b",
     "may_vanish_rate": "share of boxes an attack may remove",
     "label_changeable_rate": "share of boxes whose label may change",
     "unlocalised_rate": "certain boxes with worst-case IoU < 0.5 to their own box",
@@ -38,8 +39,14 @@ FIGURE_WORDS = {
                       "any class)",
     "abstain_rate": "abstain rate: share of pixels the certificate at the clean frame "
                     "leaves uncertified (a property of the certificate, not certified)",
-    "joint_failure_bound": "joint failure probability over the run's frames (union bound)",
+    "joint_failure_bound": "failure bound over the run's frames: frames × α (union bound)",
     "certified_wrong_rate": "share of pixels certified with a wrong class",
+    "hierarchy": "class hierarchy: each pixel certified at its finest certifiable node "
+                 "(docs/certificates.md §9)",
+    "certified_information_gain": "certified information gain: mean over pixels of "
+                                  "1 − log|classes of its certified node| / log C where that "
+                                  "node holds the true class, else 0; lower bound under "
+                                  "attack",
 }
 
 CSS = """
@@ -123,7 +130,8 @@ def _summary(report: dict) -> str:
             + warning +
             '<h2 id="verdicts">Verdicts against the requirements</h2>'
             + _table(["requirement", "goal (formal statement)", "verdict", "evidence",
-                      "joint failure bound (union over its certificates)", "solutions"],
+                      "failure bound B of its certificates (sum; met only if B ≤ 1 − "
+                      "confidence)", "solutions"],
                      rows))
 
 
@@ -202,9 +210,9 @@ def _run_section(sol: dict) -> str:
     warning = _empty_warning(sol)
     scalar = [(esc(FIGURE_WORDS.get(k, k)), f"<code>{esc(k)}</code>",
                f'<span class="num">{_num(v, k)}</span>')
-              for k, v in figs.items() if k != "per_class"]
+              for k, v in figs.items() if k not in ("per_class", "by_level")]
     out = [head, warning, f'<p class="small">{esc(sol["guarantee_text"])}</p>',
-           _table(["figure", "key", "value"], scalar)]
+           _table(["figure", "key", "value"], scalar), _level_table(figs)]
     per_class = figs.get("per_class") or {}
     if per_class:
         columns = list(next(iter(per_class.values())))
@@ -232,14 +240,30 @@ def _run_section(sol: dict) -> str:
     return "".join(out)
 
 
+def _level_table(figs: dict) -> str:
+    """A hierarchical run's figures per level (docs/certificates.md §9); "" when flat."""
+    by_level = figs.get("by_level") or {}
+    if not by_level:
+        return ""
+    rows = [[esc(level), _num(values.get("certified_acc"), "certified_acc"),
+             _num(values.get("certified_miou"), "certified_miou")]
+            for level, values in by_level.items()]
+    return ("<h4>per hierarchy level (a pixel counts at a level when its certified node lies "
+            "at that level or finer and holds its true class; lower bounds under attack)</h4>"
+            + _table(["level", "certified_acc", "certified_miou"], rows))
+
+
 def _denoiser_cell(denoiser: dict | None) -> str:
-    """None, or the denoiser's type, checkpoint and sha256: the base model certified is the
-    denoiser followed by the task model (docs/certificates.md §8)."""
+    """None, or the denoiser's type, checkpoint (or diffusers folder) and sha256: the base
+    model certified is the denoiser followed by the task model (docs/certificates.md §8)."""
     if not denoiser:
         return "none (the base model is the task model alone)"
+    if denoiser.get("pretrained"):  # a saved diffusers folder: the hash of its files
+        where, digest = denoiser["pretrained"], denoiser.get("pretrained_sha256")
+    else:
+        where, digest = denoiser.get("checkpoint"), denoiser.get("checkpoint_sha256")
     return (f'{esc(denoiser.get("type"))} in front of the task model: '
-            f'{esc(denoiser.get("checkpoint"))}<br><code>sha256 '
-            f'{esc(denoiser.get("checkpoint_sha256"))}</code>')
+            f'{esc(where)}<br><code>sha256 {esc(digest)}</code>')
 
 
 def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
@@ -257,8 +281,12 @@ def _gallery(drawn: Sequence[tuple[Pick, bytes | None]]) -> str:
               "box its bounds admit has IoU >= 0.72 with the smoothed box, class <0.5 = "
               "certified but unlocalised (worst-case IoU below 0.5), class X = may vanish "
               "or label not certified, 'N labels hidden' = labels left out where no free "
-              "place was near their box. Segmentation: hatched = abstained, "
-              "black = certified but wrong.")
+              "place was near their box; with a class hierarchy, node >=0.72 (e.g. vehicle "
+              ">=0.72) = certified present, its class certified only up to that node. "
+              "Segmentation: grey hatch = abstained, black = certified but wrong; with a "
+              "class hierarchy, solid = class certified, hatched in colour = only a coarser "
+              "node (category, group) certified, black = certified node without the true "
+              "class.")
     return (f'<h2 id="gallery">Worst frames</h2><p class="small muted">{esc(legend)}</p>'
             f'<div class="gallery">{"".join(items)}</div>')
 

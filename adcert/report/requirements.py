@@ -16,8 +16,16 @@ is being argued about) and ``requirements``, a list of dicts::
   [0, 1]; |b| ≤ ε for brightness; factors in [e^−ε, e^ε] for contrast and gamma);
 - ``alpha``: the largest per-box (detection) or per-frame (segmentation) failure
   probability accepted; ``confidence`` (optional, default :data:`DEFAULT_CONFIDENCE`):
-  the probability with which the verdict must hold jointly over every certificate it
-  rests on (checked against the union bound over all of them, ``docs/report.md``);
+  the verdict is met only when the failure bound B of every certificate it rests on
+  (their sum) is ≤ 1 − confidence; since P(some certificate wrong and B ≤ b) ≤ b for
+  every b, it is then met on a wrong certificate with probability ≤ 1 − confidence
+  (``docs/report.md``);
+- a certified figure bounds one side: ``min`` for lower bounds (certified AP, recall,
+  accuracy, mIoU), ``max`` for upper ones (may-vanish and abstain rates);
+- ``level`` (optional, segmentation ``certified_acc`` / ``certified_miou``): the figure at
+  that level of the run's class hierarchy (``docs/certificates.md`` §9), e.g.
+  ``level="category"`` reads ``certified_acc_by_level["category"]``; a run certified
+  without a hierarchy, or whose hierarchy has no such level, is no evidence for it;
 - ``text`` (optional): the requirement in the safety engineer's words.
 
 A top-level ``confidence`` (default :data:`DEFAULT_CONFIDENCE`) is the same for the top
@@ -51,6 +59,8 @@ class Metric:
     # What the figure bounds under attack when it is a property of the certificate at the
     # clean frame rather than a bound on a figure of the attacked output (None: the latter).
     describes_certificate: str | None = None
+    # Its figures per level of a class hierarchy (docs/certificates.md §9), keyed by level.
+    level_key: str | None = None
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
@@ -58,14 +68,19 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            True, True, "certified_ap50"),
     Metric("detection", "certified_recall", None, "certified recall", True, True,
            "certified_recall"),
-    Metric("detection", "may_vanish_rate", None, "share of boxes that may vanish", True,
-           False, "may_vanish_rate"),
+    Metric("detection", "may_vanish_rate", None,
+           "share of boxes that may vanish (boxes the certificate at the clean frame does "
+           "not certify present)", True, False, "may_vanish_rate",
+           describes_certificate="the share of the smoothed detector's boxes on the clean "
+                                 "frames that some perturbation in the set (each frame its "
+                                 "own) can remove"),
     Metric("detection", "smoothed_ap50", "smoothed_ap50_per_class",
            "AP@50 of the smoothed detector (measured, unattacked)", False, True),
     Metric("segmentation", "certified_acc", None, "certified pixel accuracy", True, True,
-           "certified_acc"),
+           "certified_acc", level_key="certified_acc_by_level"),
     Metric("segmentation", "certified_miou", "certified_iou_per_class",
-           "certified mIoU (lower bound under attack)", True, True),
+           "certified mIoU (lower bound under attack)", True, True,
+           level_key="certified_miou_by_level"),
     Metric("segmentation", "abstain_rate", None,
            "abstain rate (share of pixels the certificate at the clean frame leaves "
            "uncertified)", True, False, "abstain_rate",
@@ -89,10 +104,18 @@ class Requirement:
     cls: str | None = None
     confidence: float = DEFAULT_CONFIDENCE
     text: str | None = None
+    level: str | None = None  # a level of the run's class hierarchy (§9)
 
     @property
     def spec(self) -> Metric:
         return METRICS[self.metric]
+
+    def level_words(self) -> str:
+        """" at hierarchy level L" and what a pixel counts for there; "" without a level."""
+        if self.level is None:
+            return ""
+        return (f" at hierarchy level {self.level} (a pixel counts with its certified node "
+                f"at level {self.level} or finer)")
 
     def threat_words(self) -> str:
         """The attack set the requirement names, in words."""
@@ -106,12 +129,13 @@ class Requirement:
 
     def goal_text(self) -> str:
         """The goal in adcert's words: figure, threshold, threat, confidence."""
-        figure = self.spec.words + (f" of {self.cls}" if self.cls else "")
+        figure = self.spec.words + (f" of {self.cls}" if self.cls else "") + self.level_words()
         sign = "≥" if self.at_least else "≤"
         unit = "per box" if self.task == "detection" else "per frame"
         return (f"{self.task}: {figure} {sign} {self.threshold:g} against "
-                f"{self.threat_words()}, α = {self.alpha:g} {unit}, holding jointly over "
-                f"every certificate it rests on with probability ≥ {self.confidence:g}")
+                f"{self.threat_words()}, α = {self.alpha:g} {unit}, with confidence "
+                f"{self.confidence:g} (met only if the failure bound of its certificates is "
+                f"≤ {1.0 - self.confidence:.3g})")
 
 
 def _number(item: dict, key: str, where: str, low: float = -math.inf,
@@ -137,7 +161,25 @@ def _confidence(item: dict, where: str) -> float:
 
 
 _KEYS = {"id", "task", "metric", "cls", "min", "max", "transform", "eps", "alpha",
-         "confidence", "text"}
+         "confidence", "text", "level"}
+
+
+def _level(item: dict, where: str) -> str | None:
+    """``level``: a hierarchy level's name, for a metric with figures per level."""
+    level = item.get("level")
+    if level is None:
+        return None
+    if not isinstance(level, str) or not level:
+        raise ValueError(f"{where}: level must be a hierarchy level's name, got {level!r}")
+    metric = METRICS[item["metric"]]
+    if metric.level_key is None:
+        known = sorted(k for k, m in METRICS.items() if m.level_key)
+        raise ValueError(f"{where}: {item['metric']} has no figure per hierarchy level; "
+                         f"drop level (it applies to {', '.join(known)})")
+    if item.get("cls") is not None:
+        raise ValueError(f"{where}: give cls or level, not both (no per-class figure per "
+                         "level)")
+    return level
 
 
 def parse_requirement(item: dict, position: int) -> Requirement:
@@ -161,6 +203,13 @@ def parse_requirement(item: dict, position: int) -> Requirement:
     if ("min" in item) == ("max" in item):
         raise ValueError(f"{where}: give exactly one of min= and max=")
     at_least = "min" in item
+    spec = METRICS[metric]
+    if spec.certified and at_least != spec.higher_is_better:
+        # A certified figure bounds one side only: a lower bound ≤ t proves nothing about
+        # the attacked figure's maximum (nor an upper bound ≥ t about its minimum).
+        side, wanted = ("a lower", "min") if spec.higher_is_better else ("an upper", "max")
+        raise ValueError(f"{where}: {metric} is {side} bound under attack; only {wanted}= "
+                         "can be certified with it")
     transform = item.get("transform", "gaussian")
     if transform not in TRANSFORMS:
         raise ValueError(f"{where}: transform must be one of {TRANSFORMS}, got {transform!r}")
@@ -174,7 +223,8 @@ def parse_requirement(item: dict, position: int) -> Requirement:
         eps=_number(item, "eps", where, 0.0), alpha=_number(item, "alpha", where, 0.0, 1.0),
         cls=None if cls is None else str(cls),
         confidence=_confidence(item, where),
-        text=None if item.get("text") is None else str(item["text"]))
+        text=None if item.get("text") is None else str(item["text"]),
+        level=_level(item, where))
 
 
 @dataclass(frozen=True)

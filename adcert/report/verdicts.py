@@ -10,12 +10,22 @@ Rules (``docs/report.md``):
 - every run that is evidence must meet the threshold: several runs are never reduced to
   their best one;
 - a figure that is undefined (no ground truth, a class absent from the data), or whose
-  joint failure bound is unknown, leaves the requirement not evidenced by that run;
+  failure bound is unknown, leaves the requirement not evidenced by that run;
+- a requirement naming a hierarchy ``level`` is read at the run's own τ (the τ' sweep holds
+  the fine level only) from the summary's per-level figures; a run certified without a
+  class hierarchy, or whose hierarchy has no such level, is no evidence for it;
 - a verdict rests on every certificate its runs' figures were read from, and is met only
-  when the union bound over all of them (every run; each ε or τ' point of one run's
+  when the sum B of their failure bounds (every run; each ε or τ' point of one run's
   samples a certificate of its own) is at most 1 − ``confidence``; else it is not
   evidenced. The top goal sums over every goal's certificates, each distinct certificate
   once (:func:`top_goal`).
+
+What B means: a detection run's bound is computed from its samples, so B is not a
+probability the certificates fail with. What is proven is the threshold reading, for
+every fixed b: P(some certificate wrong and B ≤ b) ≤ b (docs/certified_ap.md, "With
+which probability"; sums over runs and a segmentation run's fixed frames × α keep it).
+With b = 1 − confidence: a verdict is met while some certificate it rests on is wrong
+with probability ≤ 1 − confidence.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from adcert.certify.hierarchy import FINE_LEVEL
 from adcert.report.requirements import Requirement
 from adcert.report.runs import Run
 from adcert.stats._rounding import MP, float_up, format_down, format_up
@@ -40,7 +51,8 @@ class Finding:
     value: float | None = None
     met: bool | None = None
     at: str = ""  # where in the run the figure was read: "ε = 0.1", "τ = 0.75"
-    joint_failure_bound: float | None = None  # of the certificates the figure was read from
+    # Failure bound B of the certificates the figure was read from (threshold reading).
+    joint_failure_bound: float | None = None
     note: str = ""
     # Which certificates: the run and the exact ε' / τ' (None for a measured figure). Two
     # findings with the same one rest on the very same certificates.
@@ -53,20 +65,22 @@ class Verdict:
     verdict: str
     reason: str
     findings: list[Finding] = field(default_factory=list)
-    # Union bound over every certificate the decided findings rest on; None when they rest
-    # on none (measured figures) or nothing was decided.
+    # Sum of the failure bounds of every certificate the decided findings rest on (the
+    # threshold reading holds for it); None when they rest on none or nothing was decided.
     joint_failure_bound: float | None = None
 
 
 def union_bound(bounds: Iterable[float]) -> float:
-    """P(some certificate fails) ≤ the sum of their failure bounds, capped at 1; the sum is
-    taken at 50 digits and rounded up."""
+    """The sum of failure bounds, capped at 1, taken at 50 digits and rounded up. For fixed
+    bounds it bounds P(some certificate fails); for sample-dependent ones (detection) it
+    keeps the threshold reading P(some certificate wrong and sum ≤ b) ≤ b."""
     return min(1.0, float_up(MP.fsum(MP.mpf(b) for b in bounds)))
 
 
 def within(joint: float, confidence: float) -> bool:
-    """Whether failure probability ≤ ``joint`` leaves probability ≥ ``confidence``: joint ≤
-    1 − confidence, compared exactly (no rounding of 1 − confidence)."""
+    """Whether the failure bound ``joint`` is ≤ 1 − ``confidence`` (compared exactly, no
+    rounding of 1 − confidence): then, by the threshold reading at b = 1 − confidence, a
+    verdict so met rests on a wrong certificate with probability ≤ 1 − confidence."""
     return Fraction(joint) <= 1 - Fraction(confidence)
 
 
@@ -115,6 +129,8 @@ def covers(certified: dict, req: Requirement) -> bool:
 
 def _value(entry: dict, req: Requirement) -> float | None:
     spec = req.spec
+    if req.level is not None:
+        return (entry.get(spec.level_key) or {}).get(req.level)
     if req.cls is not None:
         return (entry.get(spec.per_class_key) or {}).get(req.cls)
     if req.metric == "abstain_rate" and "abstain_rate" not in entry:
@@ -139,7 +155,7 @@ def _segmentation_candidates(run: Run, req: Requirement) -> list[tuple[float, di
     own_range = run.records[0].get("certified_range", {}) if run.records else {}
     failure = frames_failure_bound(len(run.records), run.settings.get("alpha", 1.0))
     pairs = [(run.settings.get("tau"), own_range, {**run.summary, "joint": failure})]
-    if req.spec.sweep_key is not None:
+    if req.spec.sweep_key is not None and req.level is None:  # the sweep: fine level only
         pairs += [(e["tau"], e.get("certified_range", {}), {**e, "joint": failure})
                   for e in run.summary.get("tau_sweep") or []]
     usable = [(tau, rng, entry) for tau, rng, entry in pairs if covers(rng, req)]
@@ -163,8 +179,23 @@ def _reject(run: Run, req: Requirement) -> str | None:
     return None
 
 
+def _level_problem(run: Run, req: Requirement) -> str | None:
+    """Why ``run`` has no figure at the requirement's hierarchy level (None if it has)."""
+    tree = run.summary.get("hierarchy")
+    if not isinstance(tree, dict):
+        return (f"certified without a class hierarchy (flat), so it has no figure at "
+                f"hierarchy level {req.level!r}")
+    levels = [FINE_LEVEL] + [str(level.get("name")) for level in tree.get("levels") or []]
+    if req.level not in levels:
+        return (f"its hierarchy {tree.get('name')!r} has no level {req.level!r} (levels: "
+                f"{', '.join(levels)})")
+    return None
+
+
 def _finding(run: Run, req: Requirement) -> Finding:
     certified = req.spec.certified
+    if req.level is not None and (problem := _level_problem(run, req)):
+        return Finding(run.label, note=problem)
     if req.task == "detection":
         candidates = _detection_candidates(run, req) if certified else [
             (run.settings["eps"], run.summary)]
@@ -183,6 +214,8 @@ def _finding(run: Run, req: Requirement) -> Finding:
                                            "required attack set at any τ'")
         tau, entry = candidates[0]
         at, joint = f"τ = {tau:g}", entry.get("joint")
+        if req.level is not None:  # the same certificates: one family over every level
+            at += f", level {req.level}"
         certificate = f"{run.label} τ'={float(tau)!r}"
     value = _value(entry, req)
     finding = Finding(run.label, value, None, at, joint,
@@ -196,7 +229,7 @@ def _finding(run: Run, req: Requirement) -> Finding:
         finding.note = "the figure is undefined in this run (no ground truth for it)"
         return finding
     if certified and joint is None:
-        finding.note = "the joint failure bound of its certificates is unknown"
+        finding.note = "the failure bound of its certificates is unknown"
         return finding
     finding.met = value >= req.threshold if req.at_least else value <= req.threshold
     return finding
@@ -208,17 +241,17 @@ def shown(value: float, req: Requirement) -> str:
     return format_down(value, 4) if req.at_least else format_up(value, 4)
 
 
-def _jointly(finding: Finding) -> str:
+def _bound_words(finding: Finding) -> str:
     if finding.certificate is None or finding.joint_failure_bound is None:
         return ""
-    return (f" (its certificates fail jointly with probability ≤ "
+    return (f" (failure bound of its certificates ≤ "
             f"{format_up(finding.joint_failure_bound, 3)})")
 
 
 def _too_loose(joint: float, count: int, confidence: float) -> str:
-    return (f"the {count} certificate famil{'y' if count == 1 else 'ies'} it rests on hold "
-            f"jointly only with failure probability ≤ {format_up(joint, 3)}, more than "
-            f"1 − confidence = {1.0 - confidence:.3g}")
+    return (f"the failure bound of the {count} certificate "
+            f"famil{'y' if count == 1 else 'ies'} it rests on, {format_up(joint, 3)}, "
+            f"exceeds 1 − confidence = {1.0 - confidence:.3g}")
 
 
 def assess(req: Requirement, runs: list[Run]) -> Verdict:
@@ -242,11 +275,11 @@ def assess(req: Requirement, runs: list[Run]) -> Verdict:
     verdict = NOT_MET if failed else MET
     sign = "≥" if req.at_least else "≤"
     parts = [f"{f.run} ({f.at}): {shown(f.value, req)} {sign if f.met else 'fails'} "
-             f"{req.threshold:g}{_jointly(f)}" for f in decided]
+             f"{req.threshold:g}{_bound_words(f)}" for f in decided]
     if joint is not None:
         if len(rests_on) > 1:
-            parts.append(f"joint failure bound of the verdict ≤ {format_up(joint, 3)} (union "
-                         f"over {len(rests_on)} certificate families)")
+            parts.append(f"failure bound of the verdict ≤ {format_up(joint, 3)} (sum over "
+                         f"{len(rests_on)} certificate families)")
         if verdict == MET and not within(joint, req.confidence):
             verdict = NOT_EVIDENCED
             parts.append(_too_loose(joint, len(rests_on), req.confidence))
@@ -254,9 +287,9 @@ def assess(req: Requirement, runs: list[Run]) -> Verdict:
 
 
 def top_goal(verdicts: Sequence[Verdict], confidence: float) -> tuple[str, float | None, int]:
-    """The top goal's verdict, the union bound over every distinct certificate any goal's
-    decided findings rest on (an ε' or τ' point of a run shared by several goals counts
-    once), and how many there are. Met only when every goal is and that bound is at most
+    """The top goal's verdict, the summed failure bound of every distinct certificate any
+    goal's decided findings rest on (an ε' or τ' point of a run shared by several goals
+    counts once), and how many there are. Met only when every goal is and that bound is at most
     1 − ``confidence``."""
     rests_on: dict[str, float] = {}
     for v in verdicts:

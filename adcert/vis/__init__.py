@@ -1,8 +1,9 @@
 """Drawing certificates over driving scenes: boxes, label maps, captions, panels, video.
 
-``render`` draws a whole run (its records, over their frames); ``boxes``, ``masks`` and
-``caption`` draw one frame; ``labels`` lays box labels out so that none overlaps another
-and sizes text and lines to the frame; ``video`` finds, reads and writes frame and video
+``render`` draws a whole run (its records, over their frames); ``boxes``, ``masks``,
+``nodes`` (a hierarchical run's certified node maps) and ``caption`` draw one frame;
+``labels`` lays box labels out so that none overlaps another and sizes text and lines to
+the frame; ``video`` finds, reads and writes frame and video
 files; ``palette`` holds the colours. Every drawing shows what the *smoothed* model is certified
 to do (median-smoothed boxes, τ-abstain label maps); the base model's clean predictions,
 when drawn, carry no certificate. Needs numpy and OpenCV only (no torch, mmdet or
@@ -39,10 +40,17 @@ from adcert.vis.masks import (
     record_abstain_rate,
     segmentation_caption,
 )
+from adcert.vis.nodes import (
+    colourize_nodes,
+    draw_node_record,
+    node_colours,
+    overlay_nodes,
+)
 from adcert.vis.palette import (
     ABSTAIN_BASE,
     ABSTAIN_STRIPE,
     DETECTION_PALETTE,
+    NodeHatch,
     class_colour,
     generated_colour,
     palette_from_meta,
@@ -70,6 +78,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "Label",
     "LabelLayout",
+    "NodeHatch",
     "VIDEO_SUFFIXES",
     "abstain_rate",
     "add_caption",
@@ -77,6 +86,7 @@ __all__ = [
     "certified_object_count",
     "class_colour",
     "colourize_labels",
+    "colourize_nodes",
     "detection_caption",
     "draw_certified_boxes",
     "draw_clean_detections",
@@ -84,6 +94,7 @@ __all__ = [
     "draw_dashed_line",
     "draw_detection_record",
     "draw_labels",
+    "draw_node_record",
     "draw_dotted_line",
     "draw_segmentation_record",
     "extract_video_frames",
@@ -95,7 +106,9 @@ __all__ = [
     "load_label_map",
     "load_records",
     "load_summary",
+    "node_colours",
     "overlay_labels",
+    "overlay_nodes",
     "palette_from_meta",
     "parse_boxes",
     "read_frame",

@@ -8,7 +8,10 @@ certified box, with the worst-case IoU of any box inside its bounds with the smo
 (rounded down); "car <0.5" for a certified box whose worst case is below IoU 0.5
 (unlocalised, also drawn with a thin line; a tilde would read better, but Hershey draws
 it as a dash at small sizes); "car ✗" for a box that may vanish or whose
-label is not certified. The caption's legend spells these out. Labels never overlap and
+label is not certified. With a class hierarchy (docs/certificates.md §9) a box that cannot
+vanish and whose class is not certified, but a coarser node of its class is
+(``label_node``), is drawn as certified present under the node's name: "vehicle ≥0.72", no
+X. The caption's legend spells these out. Labels never overlap and
 stay inside the frame (:mod:`adcert.vis.labels`). Bounds may be infinite (None in the
 records); everything is clipped to the frame.
 """
@@ -51,6 +54,8 @@ LEGEND_LINE = ("solid: smoothed box  dotted: certified outer bound  "
 LABEL_LEGEND_LINE = ("label ≥0.72: certified, worst-case IoU with own box ≥ 0.72  "
                      "label <0.5: certified, unlocalised (worst-case IoU below 0.5)  "
                      "label ✗: may vanish or label not certified")
+NODE_LABEL_LEGEND_LINE = ("node ≥0.72 (e.g. vehicle ≥0.72): certified present, class certified "
+                          "only up to that node, worst-case IoU with own box ≥ 0.72")
 
 
 def line_thickness(image: np.ndarray) -> int:
@@ -175,6 +180,11 @@ def _parse_box(box: object, index: int) -> dict:
         raise ValueError(f"box {index}: `label` must be a class id, got {label!r}")
     label_certified = bool(box.get("label_certified", False))
     may_vanish = bool(box.get("may_vanish", True))
+    node = box.get("label_node")
+    if node is not None and not isinstance(node, str):
+        raise ValueError(f"box {index}: `label_node` must be a node name or null, got {node!r}")
+    if label_certified or may_vanish:
+        node = None  # its class is certified, or it may vanish: drawn as without hierarchy
     lower = _bound(box.get("lower"), -math.inf, "lower", index)
     upper = _bound(box.get("upper"), math.inf, "upper", index)
     localisation = box.get("localisation_iou")
@@ -187,7 +197,10 @@ def _parse_box(box: object, index: int) -> dict:
         "localisation_iou": float(localisation),
         "label": int(label),
         "certified": label_certified and not may_vanish,
-        "crossed": may_vanish or not label_certified,
+        # certified present with only a coarser node of its class certified (§9)
+        "node": node,
+        "node_level": None if node is None else box.get("label_node_level"),
+        "crossed": may_vanish or (not label_certified and node is None),
         "score": box.get("score"),
     }
 
@@ -211,10 +224,21 @@ def localised_count(record: Mapping) -> int:
     return sum(b["certified"] and b["localisation_iou"] >= 0.5 for b in parse_boxes(record))
 
 
+def node_count(record: Mapping) -> int:
+    """Boxes certified present whose class is certified only as a coarser node (§9)."""
+    return sum(box["node"] is not None for box in parse_boxes(record))
+
+
+def _present(box: dict) -> bool:
+    """Certified present with a certified class or a certified coarser node."""
+    return box["certified"] or box["node"] is not None
+
+
 def short_status(box: dict) -> str:
-    """The one figure of a parsed box's label: "≥0.72" (certified, worst-case IoU with
-    its own box, rounded down), "<0.5" (certified, unlocalised) or "✗" (not certified)."""
-    if not box["certified"]:
+    """The one figure of a parsed box's label: "≥0.72" (certified, or certified present at
+    a coarser node; worst-case IoU with its own box, rounded down), "<0.5" (the same,
+    unlocalised) or "✗" (not certified)."""
+    if not _present(box):
         return "✗"
     if box["localisation_iou"] < 0.5:
         return "<0.5"
@@ -227,8 +251,9 @@ def draw_certified_boxes(image: np.ndarray, record: Mapping,
     """A copy of ``image`` with every box of a detection record: median box solid, outer
     bound dotted, inner bound dashed (when non-empty), a short label (class and ≥IoU,
     <0.5 or ✗; laid out by :func:`adcert.vis.labels.draw_labels`), red X where the box may
-    vanish or its label is not certified. The certificates are about the median-smoothed
-    detector, not the base model."""
+    vanish or its label is not certified. A box certified present whose class is certified
+    only as a coarser node (``label_node``, §9) is labelled with the node's name and gets
+    no X. The certificates are about the median-smoothed detector, not the base model."""
     palette = DETECTION_PALETTE if palette is None else palette
     out = as_bgr_image(image).copy()
     thickness = line_thickness(out)
@@ -240,13 +265,13 @@ def draw_certified_boxes(image: np.ndarray, record: Mapping,
         inner = (upper[0], upper[1], lower[2], lower[3])
         if all(map(math.isfinite, inner)) and inner[0] < inner[2] and inner[1] < inner[3]:
             _draw_box(out, inner, "dashed", colour, thickness)
-        loose = box["certified"] and box["localisation_iou"] < 0.5
+        loose = _present(box) and box["localisation_iou"] < 0.5
         _draw_box(out, box["bbox"], "solid", colour, 1 if loose else thickness)
         if box["crossed"]:
             x1, y1, x2, y2 = box["bbox"]
             _stroke(out, [((x1, y1), (x2, y2)), ((x1, y2), (x2, y1))], CROSS_RED, thickness)
-        labels.append(Label(f"{class_name(box['label'], classes)} {short_status(box)}",
-                            box["bbox"], colour))
+        name = box["node"] or class_name(box["label"], classes)
+        labels.append(Label(f"{name} {short_status(box)}", box["bbox"], colour))
     draw_labels(out, labels)  # last, so that no box line crosses a label
     return out
 
@@ -264,10 +289,25 @@ def detection_caption(record: Mapping) -> list[str]:
         *certified_range_line(record),
         f"certified objects: {certified} of {total}  (label certified and cannot vanish), "
         f"{localised_count(record)} localised (worst-case IoU with own box ≥ 0.5)",
+        *_hierarchy_lines(record),
         LEGEND_LINE,
         LABEL_LEGEND_LINE,
         GUARANTEE_LINE,
     ]
+
+
+def _hierarchy_lines(record: Mapping) -> list[str]:
+    """With a class hierarchy (§9): how many boxes are certified present at a coarser node
+    only, at which levels, and how their labels read; nothing for a flat record."""
+    boxes = parse_boxes(record)
+    nodes = [b for b in boxes if b["node"] is not None]
+    if not nodes and not record.get("hierarchy"):
+        return []
+    levels = sorted({str(b["node_level"]) for b in nodes if b["node_level"]})
+    at = f" (level {', '.join(levels)})" if levels else ""
+    return [f"hierarchy {record.get('hierarchy') or '-'}: boxes certified present with "
+            f"their class certified only up to a coarser node: {len(nodes)}{at}",
+            NODE_LABEL_LEGEND_LINE]
 
 
 def _class_swatches(class_ids: Iterable[int], classes: Sequence[str] | None,

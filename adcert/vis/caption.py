@@ -20,14 +20,18 @@ from adcert.vis.palette import (
     BGR,
     CAPTION_BACKGROUND,
     CAPTION_TEXT,
+    NodeHatch,
     hatch_mask,
+    node_base,
+    node_hatch_mask,
     text_colour_on,
 )
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 GUARANTEE_LINE = "certificates hold for the smoothed model"
-# A legend entry: its colour (None: the abstain hatch) and its text.
-Swatch = tuple[BGR | None, str]
+# A legend entry: its colour (None: the abstain hatch; a NodeHatch: a node certified above
+# the fine level, hatched in its colour) and its text.
+Swatch = tuple[BGR | NodeHatch | None, str]
 
 
 _ROUNDINGS = {"nearest": lambda value: f"{value:.4g}", "down": format_down, "up": format_up}
@@ -131,9 +135,17 @@ def _hatch_tile(size: int) -> np.ndarray:
     return tile
 
 
+def _node_tile(size: int, hatch: NodeHatch) -> np.ndarray:
+    tile = np.empty((size, size, 3), np.uint8)
+    tile[:] = node_base(hatch.colour)
+    tile[node_hatch_mask(size, size, max(4, size // 3), hatch.level)] = hatch.colour
+    return tile
+
+
 def caption_bar(width: int, lines: Sequence[str], swatches: Sequence[Swatch] = ()) -> np.ndarray:
     """A dark bar ``width`` px wide: the text ``lines`` (wrapped to fit), then a row of colour
-    swatches with their names (a None colour is drawn as the abstain hatch)."""
+    swatches with their names (a None colour is drawn as the abstain hatch, a
+    :class:`~adcert.vis.palette.NodeHatch` as that node's hatch)."""
     scale, thickness = font_for_width(width)
     _, line_h, depth = text_size("Ag", scale, thickness)
     step, margin = line_h + depth + 4, 6
@@ -166,6 +178,8 @@ def caption_bar(width: int, lines: Sequence[str], swatches: Sequence[Swatch] = (
             continue  # a swatch wider than a narrow frame: its name still says enough
         if colour is None:
             bar[y:y + box, x:x + box] = _hatch_tile(box)
+        elif isinstance(colour, NodeHatch):
+            bar[y:y + box, x:x + box] = _node_tile(box, colour)
         else:
             cv2.rectangle(bar, (x, y), (x + box - 1, y + box - 1), colour, cv2.FILLED)
         cv2.putText(bar, name, (x + box + 4, y + line_h), FONT, scale, CAPTION_TEXT,

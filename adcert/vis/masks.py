@@ -56,7 +56,7 @@ def load_label_map(path: str) -> np.ndarray:
     return labels
 
 
-def _fit_to(labels: np.ndarray, height: int, width: int) -> np.ndarray:
+def fit_label_map(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Nearest-neighbour resize (any integer dtype) when the map and frame sizes differ."""
     if labels.shape == (height, width):
         return labels
@@ -65,8 +65,13 @@ def _fit_to(labels: np.ndarray, height: int, width: int) -> np.ndarray:
     return labels[rows[:, None], cols[None, :]]
 
 
+def hatch_period(height: int, width: int) -> int:
+    """Stripe period of the hatches on an (height, width) frame: grows with the frame."""
+    return max(6, round(min(height, width) / 48))
+
+
 def _hatch(height: int, width: int) -> np.ndarray:
-    period = max(6, round(min(height, width) / 48))
+    period = hatch_period(height, width)
     return hatch_mask(height, width, period, max(2, period * 3 // 8))
 
 
@@ -89,7 +94,7 @@ def overlay_labels(image: np.ndarray, labels: np.ndarray,
     palette = () if palette is None else palette
     frame = as_bgr_image(image)
     height, width = frame.shape[:2]
-    labels = _fit_to(check_label_map(labels), height, width)
+    labels = fit_label_map(check_label_map(labels), height, width)
     colours = _class_colours(labels, palette).astype(np.float32)
     blended = np.rint(frame.astype(np.float32) * (1.0 - alpha) + colours * alpha)
     out = blended.astype(np.uint8)
@@ -122,8 +127,8 @@ def record_abstain_rate(record: Mapping, labels: np.ndarray) -> float:
     return float(rate) if isinstance(rate, int | float) else abstain_rate(labels)
 
 
-def segmentation_caption(record: Mapping, labels: np.ndarray) -> list[str]:
-    """Caption lines: method and settings, abstain rate, what holds for whom."""
+def settings_caption(record: Mapping) -> list[str]:
+    """Caption lines of a segmentation record's method, settings and certified range."""
     get = record.get
     return [
         f"method: {get('method')}  correction: {format_value(get('correction'))}",
@@ -132,6 +137,13 @@ def segmentation_caption(record: Mapping, labels: np.ndarray) -> list[str]:
         f"n: {format_value(get('n'))}  alpha: {format_value(get('alpha'))}  "
         f"transform: {get('transform') or 'gaussian'}",
         *certified_range_line(record),
+    ]
+
+
+def segmentation_caption(record: Mapping, labels: np.ndarray) -> list[str]:
+    """Caption lines: method and settings, abstain rate, what holds for whom."""
+    return [
+        *settings_caption(record),
         f"abstain rate: {record_abstain_rate(record, labels):.1%}  "
         "(grey hatch: no class certified)",
         GUARANTEE_LINE,

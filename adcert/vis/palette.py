@@ -10,6 +10,7 @@ from __future__ import annotations
 import colorsys
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -96,3 +97,56 @@ def hatch_mask(height: int, width: int, period: int, stripe: int) -> np.ndarray:
     """(height, width) bool: diagonal stripes ``stripe`` px wide every ``period`` px."""
     rows, cols = np.ogrid[:height, :width]
     return (rows + cols) % period < stripe
+
+
+# Pixels certified only at a coarser node of a class hierarchy (docs/certificates.md §9):
+# stripes of the node's colour over a dark shade or a light tint of it, whichever stands
+# out more from the stripes where it is drawn, running along the other diagonal than the
+# abstain hatch, narrower for coarser levels: the less a certificate says, the less
+# colour it shows.
+NODE_BASE_SHADE = 0.35
+NODE_BASE_TINT = 0.5
+
+
+@dataclass(frozen=True)
+class NodeHatch:
+    """A legend colour for a node certified above the fine level: ``colour`` hatched as
+    :func:`node_hatch_mask` draws level ``level`` (≥ 1)."""
+
+    colour: BGR
+    level: int
+
+
+def node_hatch_mask(height: int, width: int, period: int, level: int) -> np.ndarray:
+    """(height, width) bool: the stripes of a node of hierarchy level ``level`` ≥ 1, every
+    ``period`` px along the other diagonal than :func:`hatch_mask`'s, period / (2 · level)
+    px wide (at least 1)."""
+    if level < 1:
+        raise ValueError(f"node hatches are for levels above the classes, got level {level}")
+    rows, cols = np.ogrid[:height, :width]
+    return (cols - rows) % period < max(1, round(period / (2 * level)))
+
+
+def luma(colour: BGR) -> float:
+    """Perceived brightness of a BGR colour, 0 … 255."""
+    b, g, r = colour
+    return 0.114 * b + 0.587 * g + 0.299 * r
+
+
+def node_base(colour: BGR, behind: float = 0.0, alpha: float = 1.0) -> BGR:
+    """The colour between a node hatch's stripes: a dark shade or a light tint of
+    ``colour``, whichever, blended with weight ``alpha`` over a frame of mean grey
+    ``behind``, differs more in brightness from the stripes (``colour`` itself)."""
+    shade = tuple(round(c * NODE_BASE_SHADE) for c in colour)
+    tint = tuple(round(c + (255 - c) * NODE_BASE_TINT) for c in colour)
+
+    def contrast(base: BGR) -> float:
+        return abs(luma(colour) - (behind * (1.0 - alpha) + luma(base) * alpha))
+
+    return shade if contrast(shade) >= contrast(tint) else tint
+
+
+def is_grey(colour: BGR, spread: int = 30) -> bool:
+    """Whether ``colour`` is (nearly) a grey, which a node hatch could pass for the
+    abstain hatch in."""
+    return max(colour) - min(colour) < spread

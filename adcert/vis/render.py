@@ -4,8 +4,10 @@ A run (``tools/certify_det.py`` / ``tools/certify_seg.py``) writes ``results.jso
 record per frame (docs/certificates.md §7), and ``summary.json`` beside it, which names
 the classes (and, where the dataset has one, the palette) of the model's
 ``dataset_meta``. :func:`render_records` draws the records; the certify tools call it
-for ``--show-dir`` and ``tools/visualize.py`` for a finished run. Every drawing shows the
-smoothed model's certificates. Needs numpy and OpenCV only.
+for ``--show-dir`` and ``tools/visualize.py`` for a finished run. Records of a run with a
+class hierarchy carry a node map (``nodes_mask_path``), drawn by :mod:`adcert.vis.nodes`
+with the tree of the summary's ``hierarchy``. Every drawing shows the smoothed model's
+certificates. Needs numpy and OpenCV only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from adcert.certify.hierarchy import Hierarchy
 from adcert.vis.boxes import (
     certified_object_count,
     draw_clean_detections,
@@ -31,6 +34,7 @@ from adcert.vis.masks import (
     load_label_map,
     record_abstain_rate,
 )
+from adcert.vis.nodes import draw_node_record, resolve_hierarchy
 from adcert.vis.palette import BGR, palette_from_meta
 from adcert.vis.video import (
     FOURCC_BY_EXTENSION,
@@ -154,6 +158,7 @@ class _Frame:
     frame_path: str
     mask_path: str | None
     stem: str
+    nodes_path: str | None = None  # the node map of a hierarchical run (§9)
 
 
 def _plan(records: Sequence[Mapping], out_dir: str, img_dir: str | None,
@@ -183,8 +188,38 @@ def _plan(records: Sequence[Mapping], out_dir: str, img_dir: str | None,
             mask_path = _existing(str(record["mask_path"]), base_dir)
             if mask_path is None:
                 raise FileNotFoundError(f"label map not found: {record['mask_path']}")
-        frames.append(_Frame(record, kind, frame_path, mask_path, stem))
+        nodes_path = None
+        if kind == SEGMENTATION and record.get("nodes_mask_path"):
+            nodes_path = _existing(str(record["nodes_mask_path"]), base_dir)
+            if nodes_path is None:
+                raise FileNotFoundError(f"node map not found: {record['nodes_mask_path']}")
+        frames.append(_Frame(record, kind, frame_path, mask_path, stem, nodes_path))
     return frames
+
+
+def _run_hierarchy(records: Sequence[Mapping], hierarchy: Hierarchy | Mapping | None,
+                   classes: Sequence[str] | None, base_dir: str | None) -> Hierarchy | None:
+    """The tree the records' node maps refer to: ``hierarchy`` (a :class:`Hierarchy`, or
+    the summary's ``hierarchy`` dict over ``classes``), else the one in the
+    ``summary.json`` of ``base_dir`` (the run folder); None when no record has a node map."""
+    with_nodes = [r for r in records if r.get("nodes_mask_path")]
+    if not with_nodes:
+        return None
+    names = sorted({str(r["hierarchy"]) for r in with_nodes if r.get("hierarchy")})
+    if hierarchy is None and base_dir is not None \
+            and os.path.isfile(os.path.join(base_dir, SUMMARY_NAME)):
+        summary = load_summary(os.path.join(base_dir, SUMMARY_NAME))
+        hierarchy, classes = summary.get("hierarchy"), classes or summary.get("classes")
+    if hierarchy is None:
+        which = repr(names[0]) if names else "unknown"
+        raise ValueError(f"the records hold node maps of hierarchy {which}, but no hierarchy "
+                         "was given: pass the run's summary.json (--summary)")
+    tree = resolve_hierarchy(hierarchy, classes)
+    other = [name for name in names if name != tree.name]
+    if other:
+        raise ValueError(f"the records' node maps are of hierarchy {other[0]!r}, the "
+                         f"hierarchy given is {tree.name!r}")
+    return tree
 
 
 def _status(frame: _Frame, labels: np.ndarray | None) -> str:
@@ -214,7 +249,8 @@ def render_records(records: Sequence[Mapping], out_dir: str,
                    palette: Sequence[Sequence[int]] | None = None,
                    img_dir: str | None = None, base_dir: str | None = None,
                    panel: bool = False, video: str | None = None, fps: float = 10.0,
-                   clean: Sequence[np.ndarray | None] | None = None) -> list[str]:
+                   clean: Sequence[np.ndarray | None] | None = None,
+                   hierarchy: Hierarchy | Mapping | None = None) -> list[str]:
     """Draw every record over its frame into ``out_dir/<stem>.png``.
 
     ``classes`` and ``palette`` are the run's (``dataset_meta['classes']`` and
@@ -225,10 +261,15 @@ def render_records(records: Sequence[Mapping], out_dir: str,
     all frames in record order, each stamped with its certified-object count or abstain
     rate. Relative paths in the records are also tried under ``base_dir``. Every record is
     checked and its files found before the first write; the video appears only complete.
+    Records with a node map (a hierarchical run, docs/certificates.md §9) are drawn with
+    ``hierarchy`` (a :class:`~adcert.certify.hierarchy.Hierarchy`, or the summary's
+    ``hierarchy`` dict over ``classes``; when None, the one in ``base_dir``'s
+    ``summary.json``): classes solid, coarser nodes hatched in colour, abstain grey.
     Returns the written paths (frames in order, then the video).
     """
     _check_output(video, fps, clean, len(records))
     frames = _plan(records, out_dir, img_dir, base_dir)
+    tree = _run_hierarchy(records, hierarchy, classes, base_dir)
     colours: Sequence[BGR] | None = palette_from_meta(palette, classes)
     os.makedirs(out_dir, exist_ok=True)
     written: list[str] = []
@@ -240,6 +281,10 @@ def render_records(records: Sequence[Mapping], out_dir: str,
             if frame.kind == DETECTION:
                 drawing = draw_detection_record(image, frame.record, classes, colours)
                 draw_clean = draw_clean_detections
+            elif frame.nodes_path is not None and tree is not None:
+                labels = load_label_map(frame.nodes_path)
+                drawing = draw_node_record(image, labels, frame.record, tree, colours)
+                draw_clean = draw_clean_mask
             else:
                 labels = load_label_map(frame.mask_path)
                 drawing = draw_segmentation_record(image, labels, frame.record, classes,

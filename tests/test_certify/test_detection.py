@@ -419,3 +419,17 @@ def test_a_box_that_may_vanish_keeps_finite_outer_and_score_bounds():
     assert result.may_vanish and result.upper == (np.inf, np.inf, 50, 50)
     assert result.lower == (10, 10, -np.inf, -np.inf)
     assert result.score == 0.4 and result.score_upper == 0.4 and result.score_lower == -np.inf
+
+
+def test_the_collector_doc_names_the_tools_defaults_beside_its_own():
+    """The bare class defaults to a 3 × 3 grid; the tools pass DetSettings' (1 × 8), and
+    the docstring must not present the one as the other."""
+    from adcert.pipeline.settings import DetSettings
+
+    tools = DetSettings()
+    doc = " ".join(BoxSampleCollector.__doc__.split())
+    rows, cols = tools.grid_shape
+    assert f'"{tools.bin}" on a {rows} × {cols} grid' in doc
+    assert f"{tools.sort} order, ``score_thr`` {tools.score_thr:g}" in doc
+    assert "a 3 × 3 grid when binned by location" in doc
+    assert BoxSampleCollector((10, 10), bin="location").grid == (3, 3)

@@ -1,5 +1,6 @@
 """The certifiers take counts and sample arrays: they import only numpy, scipy, the standard
-library and :mod:`adcert.stats` (and ``adcert`` itself for ``ABSTAIN``)."""
+library, :mod:`adcert.stats` and the class hierarchies of :mod:`adcert.certify.hierarchy`
+(and ``adcert`` itself for ``ABSTAIN``)."""
 
 import ast
 import subprocess
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 CERTIFY = Path(__file__).resolve().parents[2] / "adcert" / "certify"
-CERTIFIERS = ("classification", "detection", "segmentation")
+CERTIFIERS = ("classification", "detection", "segmentation", "hierarchy")
 HEAVY = {"torch", "mmengine", "mmcv", "mmdet", "mmseg", "cv2", "matplotlib"}
 
 
@@ -36,7 +37,8 @@ def _imported_modules(path: Path) -> set[str]:
 
 def _allowed(module: str) -> bool:
     top = module.split(".")[0]
-    return (module == "adcert" or module == "adcert.stats" or module.startswith("adcert.stats.")
+    return (module in ("adcert", "adcert.stats", "adcert.certify.hierarchy")
+            or module.startswith("adcert.stats.")
             or top in ("numpy", "scipy") or top in sys.stdlib_module_names)
 
 

@@ -134,7 +134,7 @@ def test_a_flag_that_does_not_apply_is_rejected(tiny_run, tmp_path, capsys):
 
 
 def test_show_dir_on_the_image_folder_is_refused(tiny_run, tmp_path, capsys):
-    folder = tiny_run[0] / "data" / "leftImg8bit" / "val" / "synthtown"
+    folder = tiny_run[0] / "data" / "leftImg8bit" / "test" / "synthtown"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert certify(tiny_run, tmp_path / "w", "--images", str(folder), "--show-dir",
                    str(folder)) == 2
@@ -199,7 +199,7 @@ def no_forward(monkeypatch):
 
 
 def frames_folder(tiny_run):
-    return tiny_run[0] / "data" / "leftImg8bit" / "val" / "synthtown"
+    return tiny_run[0] / "data" / "leftImg8bit" / "test" / "synthtown"
 
 
 def results_of(capsys) -> tuple[str, list[dict]]:

@@ -34,6 +34,10 @@ def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
     assert run(tiny_run, "--eps", "0.1", "--bin", "location+label") == 0
     out = capsys.readouterr().out
     assert "\r" not in out  # redirected: one log line per frame, no progress bar
+    # B is computed from the samples: the tool states the threshold reading, not "the
+    # certificates fail with probability ≤ B".
+    assert ("certified_failure_bound is B: for every b, P(some certificate wrong and B ≤ b) "
+            "≤ b") in out
     results = out.split("results: ")[1].split()[0]
     records = [json.loads(line) for line in open(results)]
     assert len(records) == 2
@@ -72,8 +76,12 @@ def test_writes_the_record_of_every_frame_and_the_summary(tiny_run, capsys):
     assert "NaN" not in text and "Infinity" not in text  # strict JSON: null, never NaN
     run_dir = os.path.dirname(results)
     assert {"run.json", "config.py", "cfg_options.json"} <= set(os.listdir(run_dir))
-    assert any(name.endswith(".log") for name in os.listdir(run_dir))
+    (log,) = [name for name in os.listdir(run_dir) if name.endswith(".log")]
+    # The log names the dataloader and its split, not "test set" (it may read a val split).
+    source = f"test_dataloader ({tiny_run[0] / 'data'}, leftImg8bit/"
+    assert f"2 frames from {source}" in open(os.path.join(run_dir, log)).read()
     manifest = json.load(open(os.path.join(run_dir, "run.json")))
+    assert manifest["source"].startswith(source)
     assert len(manifest["config_sha256"]) == 64 and manifest["versions"]["torch"]
     assert manifest["cfg_options"]["test_dataloader.dataset.pipeline.1.scale"] == [128, 64]
 
@@ -100,7 +108,7 @@ def test_unreadable_frame_exits_2_without_results(tiny_run, tmp_path, capsys):
     _, checkpoint, _ = tiny_run
     broken = tmp_path / "data"
     write_split(str(broken), "test", [23], height=64, width=128)
-    (image,) = list((broken / "leftImg8bit" / "val").rglob("*.png"))
+    (image,) = list((broken / "leftImg8bit" / "test").rglob("*.png"))
     image.write_bytes(b"not a png")
     code = cli([CONFIG, checkpoint, "--work-dir", str(tmp_path / "out"), "--n", "4",
                 "--cfg-options", f"test_dataloader.dataset.data_root={broken}",
@@ -139,7 +147,7 @@ def test_video_input_gives_records_drawings_and_a_certified_video(tiny_run, tmp_
     import cv2
 
     root = tiny_run[0]
-    frames = sorted((root / "data" / "leftImg8bit" / "val" / "synthtown").glob("*.png"))
+    frames = sorted((root / "data" / "leftImg8bit" / "test" / "synthtown").glob("*.png"))
     clip = str(tmp_path / "clip.avi")
     writer = cv2.VideoWriter(clip, cv2.VideoWriter_fourcc(*"MJPG"), 5, (128, 64))
     for path in frames * 2:

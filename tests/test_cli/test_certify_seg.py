@@ -113,7 +113,7 @@ def test_unreadable_frame_exits_2(tiny_run, tmp_path, capsys):
     root, checkpoint, options = tiny_run
     broken = tmp_path / "data"
     write_split(str(broken), "test", [13], height=64, width=128)
-    (image,) = list((broken / "leftImg8bit" / "val").rglob("*.png"))
+    (image,) = list((broken / "leftImg8bit" / "test").rglob("*.png"))
     image.write_bytes(b"not a png")
     code = cli([CONFIG, checkpoint, "--work-dir", str(tmp_path / "out"), "--n0", "2", "--n",
                 "4", "--cfg-options", f"test_dataloader.dataset.data_root={broken}",
@@ -144,7 +144,7 @@ def test_show_dir_draws_each_frame_and_its_panel(tiny_run, tmp_path, capsys):
 
 def test_image_folder_input(tiny_run, tmp_path, capsys):
     root = tiny_run[0]
-    folder = root / "data" / "leftImg8bit" / "val" / "synthtown"
+    folder = root / "data" / "leftImg8bit" / "test" / "synthtown"
     assert run(tiny_run, "--images", str(folder)) == 0
     out = capsys.readouterr().out
     results = out.split("results: ")[1].split()[0]
@@ -170,7 +170,7 @@ def test_frames_with_one_stem_get_their_own_ids_noise_and_masks(tiny_run, tmp_pa
     import shutil
 
     root = tiny_run[0]
-    (source, *_) = sorted((root / "data" / "leftImg8bit" / "val" / "synthtown").glob("*.png"))
+    (source, *_) = sorted((root / "data" / "leftImg8bit" / "test" / "synthtown").glob("*.png"))
     folder = tmp_path / "frames"
     for relative in ("a.png", "a.jpg", "cityA/x.png", "cityB/x.png"):
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)

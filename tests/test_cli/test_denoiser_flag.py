@@ -4,6 +4,7 @@ denoiser, and bad denoiser configs or checkpoints are one line and exit status 2
 
 import json
 import os
+import shutil
 
 import pytest
 import torch
@@ -11,9 +12,10 @@ import torch
 pytest.importorskip("mmseg")
 
 from adcert.cli.certify_seg import cli  # noqa: E402
-from adcert.models.denoiser import ConvDenoiser  # noqa: E402
+from adcert.models.denoiser import ConvDenoiser, folder_sha256  # noqa: E402
+from adcert.pipeline.schema import SEGMENTATION_RECORD_SCHEMA, validate  # noqa: E402
 
-from ..helpers import REPO, tiny_demo_run  # noqa: E402
+from ..helpers import REPO, saved_diffusion_folder, tiny_demo_run  # noqa: E402
 
 CONFIG = os.path.join(REPO, "configs", "demo", "fpn_mnv2_demo.py")
 CONV = "denoiser = dict(type='ConvDenoiser', channels=4, fold=2, depth=1)\n"
@@ -75,6 +77,30 @@ def test_records_name_the_denoiser_and_its_hash_and_resume_checks_it(tiny_run):
     assert run(tiny_run, "conv", "--resume", str(run_dir),
                "--denoiser", str(root / "conv.py"), str(other)) == 2
     assert run(tiny_run, "conv", "--resume", str(run_dir)) == 2  # and none at all
+
+
+def test_a_diffusers_folder_is_hashed_and_resume_refuses_a_changed_one(tiny_run, capsys):
+    """A DiffusionDenoiser read from a saved folder: the record holds one sha256 of the
+    folder's weight and config files, so other weights at the same path are noticed."""
+    root = tiny_run[0]
+    folder = root / "ddpm"
+    saved_diffusion_folder(folder, seed=0)
+    (root / "diffusion.py").write_text(
+        f"denoiser = dict(type='DiffusionDenoiser', pretrained={str(folder)!r})\n")
+    flag = ["--denoiser", str(root / "diffusion.py"), "none"]
+    assert run(tiny_run, "diffusion", *flag) == 0
+    (record,), run_dir = records(root, "diffusion")
+    block = record["model"]["denoiser"]
+    assert block["pretrained"] == str(folder) and block["checkpoint_sha256"] is None
+    assert block["pretrained_sha256"] == folder_sha256(str(folder))
+    assert validate(record, SEGMENTATION_RECORD_SCHEMA) == []
+    assert json.load(open(run_dir / "run.json"))["denoiser"] == block
+    shutil.rmtree(folder)
+    saved_diffusion_folder(folder, seed=1)  # other weights, same path, same spec
+    capsys.readouterr()
+    assert run(tiny_run, "diffusion", "--resume", str(run_dir), *flag) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --resume: denoiser.pretrained_sha256 is ") and "\n" not in err
 
 
 def test_certify_dict_names_the_denoiser(tiny_run):

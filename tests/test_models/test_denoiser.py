@@ -3,6 +3,8 @@ the diffusion denoiser's timestep and scaling, and one-line errors for bad specs
 checkpoints."""
 
 import math
+import os
+import shutil
 
 import pytest
 import torch
@@ -13,13 +15,11 @@ from adcert.models.denoiser import (
     IdentityDenoiser,
     build_denoiser,
     diffusion_timestep,
+    folder_sha256,
     load_denoiser,
 )
 
-TINY_UNET = dict(sample_size=16, in_channels=3, out_channels=3, layers_per_block=1,
-                 block_out_channels=(8, 16), norm_num_groups=4,
-                 down_block_types=("DownBlock2D", "DownBlock2D"),
-                 up_block_types=("UpBlock2D", "UpBlock2D"))
+from ..helpers import TINY_UNET, saved_diffusion_folder
 
 
 def frames(count: int, height: int = 20, width: int = 36, seed: int = 0) -> torch.Tensor:
@@ -41,6 +41,9 @@ def test_conv_denoiser_keeps_the_shape(size):
 
 
 def test_conv_denoiser_output_does_not_depend_on_the_batch():
+    # No copy's output depends on the others in its batch; kernels may still round
+    # differently with the batch's size (~1e-7), hence the tolerance, and why a
+    # resumed run must keep --batch-size (docs/certificates.md §8).
     model, x = conv_denoiser(), frames(5)
     with torch.no_grad():
         together = model(x)
@@ -163,3 +166,37 @@ def test_denoiser_runs_on_the_model_device():
     loaded = load_denoiser(dict(type="DiffusionDenoiser", sigma=0.25, unet=TINY_UNET),
                            None, torch.device("cuda"))
     assert loaded(frames(1, 16, 16).cuda()).device.type == "cuda"
+
+
+def test_a_saved_diffusers_folder_is_recorded_with_the_hash_of_its_files(tmp_path):
+    """Two weight sets at one path must not give the same record (issue 31): the denoiser
+    block names the folder and one sha256 over its weight and config files."""
+    folder = saved_diffusion_folder(tmp_path / "ddpm")
+    loaded = load_denoiser(dict(type="DiffusionDenoiser", pretrained=folder), None,
+                           torch.device("cpu"), sigma=0.25)
+    block = loaded.describe()
+    digest = folder_sha256(folder)
+    assert block["pretrained"] == os.path.abspath(folder) and len(digest) == 64
+    assert block["pretrained_sha256"] == digest and block["checkpoint_sha256"] is None
+    # The same files elsewhere hash alike; files that are neither weights nor configs
+    # change nothing the denoiser computes and do not count.
+    moved = shutil.copytree(folder, tmp_path / "elsewhere")
+    (moved / "README.md").write_text("a model card\n")
+    assert folder_sha256(str(moved)) == digest
+    # Other weights at the same path, a renamed weight file, a changed config: new hashes.
+    other = saved_diffusion_folder(tmp_path / "other", seed=1)
+    weights = next(name for name in os.listdir(moved / "unet")
+                   if name.startswith("diffusion_pytorch_model"))
+    (moved / "unet" / weights).rename(moved / "unet" / f"renamed_{weights}")
+    renamed = folder_sha256(str(moved))
+    config = moved / "scheduler" / "scheduler_config.json"
+    config.write_text(config.read_text().replace('"beta_end": 0.02', '"beta_end": 0.03'))
+    digests = {digest, folder_sha256(other), renamed, folder_sha256(str(moved))}
+    assert len(digests) == 4
+
+
+def test_a_diffusers_folder_without_weights_is_a_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    with pytest.raises(ValueError, match="holds no weight file"):
+        folder_sha256(str(tmp_path / "empty"))

@@ -166,5 +166,11 @@ def test_resume_with_other_settings_is_a_one_line_error(data, tmp_path, capsys):
     assert cli([*changed, "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --resume: settings.n is 9 here but 8") and err.count("\n") == 1
+    # Kernels may round differently at another batch size (docs/certificates.md §8): a
+    # resume must keep it, so that a run never mixes records of two batch sizes.
+    assert cli([*argv, "--batch-size", "3", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume: settings.batch_size is 3 here but 4")
+    assert err.count("\n") == 1
     assert cli([*argv, "--resume", str(tmp_path / "nowhere")]) == 2
     assert "not a run folder" in capsys.readouterr().err

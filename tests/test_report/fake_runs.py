@@ -13,6 +13,11 @@ from adcert.pipeline.rundir import dumps
 
 DET_CLASSES = ["car", "person"]
 SEG_CLASSES = ["road", "car"]
+# A hierarchy over SEG_CLASSES (docs/certificates.md §9); global node ids: road 0, car 1,
+# flat 2, vehicle 3, world 4.
+SEG_HIERARCHY = {"name": "toy", "levels": [
+    {"name": "category", "nodes": {"flat": ["road"], "vehicle": ["car"]}},
+    {"name": "group", "nodes": {"world": ["flat", "vehicle"]}}]}
 
 
 def _frame(folder: str, name: str, height: int = 64, width: int = 96) -> str:
@@ -101,8 +106,12 @@ def detection_run(run_dir: str, *, certified_ap50=0.4, car_ap50=0.5, eps=0.1, al
 
 def segmentation_run(run_dir: str, *, certified_acc=0.85, abstain_rate=0.1, tau=0.75,
                      radius=0.168, alpha=1e-3, transform="gaussian", low=0.0,
-                     labels=None, truth=None, tau_sweep=None, summary=True) -> str:
-    """A segmentation run over one 96×64 frame with its certified map and ground truth."""
+                     labels=None, truth=None, tau_sweep=None, summary=True,
+                     hierarchy=None, nodes=None, by_level=None) -> str:
+    """A segmentation run over one 96×64 frame with its certified map and ground truth;
+    with ``hierarchy`` (a spec such as :data:`SEG_HIERARCHY`) a hierarchical run whose node
+    map is ``nodes`` (default: ``labels``) and whose per-level figures are ``by_level``
+    (``{level: (certified_acc, certified_miou)}``)."""
     settings = {"transform": transform, "sigma": 0.25, "tau": tau, "n0": 10, "n": 100,
                 "alpha": alpha, "correction": "holm", "seed": 7}
     frame = _frame(run_dir, "frames/f0.png")
@@ -129,8 +138,24 @@ def segmentation_run(run_dir: str, *, certified_acc=0.85, abstain_rate=0.1, tau=
             "tau_sweep": tau_sweep if tau_sweep is not None else [
                 {"tau": tau, "certified_range": rng, "certified_fraction": 1 - abstain_rate,
                  "certified_acc": certified_acc}]}
+    if hierarchy is not None:
+        _add_hierarchy(run_dir, record, body, hierarchy, labels if nodes is None else nodes,
+                       by_level)
     return _write(run_dir, _manifest("segmentation", settings, ["f0.png"]), [record],
                   body if summary else None)
+
+
+def _add_hierarchy(run_dir: str, record: dict, body: dict, hierarchy: dict,
+                   nodes: np.ndarray, by_level: dict | None) -> None:
+    cv2.imwrite(os.path.join(run_dir, "masks/f0.png.nodes.png"), nodes)
+    levels = ["class"] + [level["name"] for level in hierarchy["levels"]]
+    defaults = [(0.85, 0.7), (0.92, 0.8), (0.97, 0.9), (0.99, 0.95)]
+    by_level = by_level or dict(zip(levels, defaults, strict=False))
+    record.update(hierarchy=hierarchy["name"], nodes_mask_path="masks/f0.png.nodes.png",
+                  abstain_rate=float(np.mean(nodes == 255)))
+    body.update(hierarchy=hierarchy, certified_information_gain=0.8,
+                certified_acc_by_level={k: v[0] for k, v in by_level.items()},
+                certified_miou_by_level={k: v[1] for k, v in by_level.items()})
 
 
 def requirements_file(path: str, requirements: list[dict], title: str = "test case") -> str:

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from adcert.report.case import _run_date, independence
+from adcert.report.case import _formal_property, _run_date, _top_goal, independence
 from adcert.report.requirements import parse_requirement
 from adcert.report.runs import load_run
 from adcert.report.verdicts import Verdict, assess, top_goal
@@ -71,3 +71,34 @@ def test_building_a_report_loads_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_formal_properties_say_what_each_figure_bounds():
+    vanish = parse_requirement(dict(id="V", metric="may_vanish_rate", max=0.4, eps=0.1,
+                                    alpha=1e-3), 1)
+    text = _formal_property(vanish)
+    # Not "bounds its value … from above": the rate describes the certificate at the clean
+    # frames and bounds the share of boxes some perturbation in the set can remove.
+    assert "bounds from above the share of the smoothed detector's boxes" in text
+    assert "some perturbation in the set (each frame its own) can remove" in text
+    assert "bounds its value" not in text
+    ap = parse_requirement(dict(id="A", metric="certified_ap50", min=0.3, eps=0.1,
+                                alpha=1e-3), 1)
+    assert "of the attacked smoothed model, under every such perturbation, from below" in (
+        _formal_property(ap))
+
+
+def test_failure_bounds_are_worded_as_proven(tmp_path):
+    """B depends on the samples: what is proven is P(some certificate wrong and B ≤ b) ≤ b
+    for every b, never "the certificates fail jointly with probability ≤ B"."""
+    req = parse_requirement(dict(id="A", metric="certified_ap50", min=0.3, eps=0.1,
+                                 alpha=1e-3), 1)
+    run = load_run(detection_run(str(tmp_path / "a"), failure_bound=0.03), "R1")
+    verdict = assess(req, [run])
+    goal = _top_goal([verdict], "the system", 0.95)
+    texts = [_formal_property(req), verdict.reason, goal["text"]]
+    assert "P(some certificate wrong and B ≤ b) ≤ b" in texts[0]
+    assert "failure bound of its certificates ≤ 0.03" in texts[1]
+    assert "failure bound B ≤ 0.03" in texts[2] and "≤ 1 − 0.95" in texts[2]
+    for text in texts:
+        assert "jointly" not in text and "all together with probability" not in text

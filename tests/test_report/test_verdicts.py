@@ -5,7 +5,7 @@ import numpy as np
 from adcert.report.requirements import parse_requirement
 from adcert.report.runs import load_run
 from adcert.report.verdicts import MET, NOT_EVIDENCED, NOT_MET, assess, covers
-from tests.test_report.fake_runs import detection_run, segmentation_run
+from tests.test_report.fake_runs import SEG_HIERARCHY, detection_run, segmentation_run
 
 
 def req(**kw):
@@ -71,12 +71,15 @@ def test_confidence_needs_a_small_joint_failure_bound(tmp_path):
     r = run(tmp_path, "a", failure_bound=0.05)
     assert assess(req(confidence=0.9), [r]).verdict == MET
     verdict = assess(req(confidence=0.99), [r])
-    assert verdict.verdict == NOT_EVIDENCED and "jointly" in verdict.reason
+    assert verdict.verdict == NOT_EVIDENCED and "exceeds 1 − confidence" in verdict.reason
+    # B depends on the samples: the reason states the threshold reading's bound, never
+    # "the certificates fail jointly with probability ≤ B" (issue 31).
+    assert "jointly" not in verdict.reason
     assert verdict.joint_failure_bound == 0.05
 
 
 def test_two_runs_add_up_against_the_default_confidence(tmp_path):
-    # The issue's case: each run's certificates fail with probability ≤ 0.04, which each
+    # The issue's case: each run's certificates have failure bound 0.04, which each
     # alone would pass at 0.95; met over both needs both, 0.08 > 0.05.
     a = run(tmp_path, "a", failure_bound=0.04)
     b = run(tmp_path, "b", failure_bound=0.04)
@@ -123,3 +126,50 @@ def test_covers_two_sided_ranges():
                                    alpha=1e-3, transform="gamma"), 1)
     assert covers({"transform": "gamma", "low": 0.9, "high": 1.11}, gamma)
     assert not covers({"transform": "gamma", "low": float(np.exp(-0.1)), "high": 1.2}, gamma)
+
+
+LEVEL = dict(id="H", metric="certified_acc", level="category", min=0.9, eps=0.1, alpha=1e-3)
+
+
+def test_a_level_is_read_from_the_summarys_figures_at_that_level(tmp_path):
+    r = run(tmp_path, "h", segmentation_run, hierarchy=SEG_HIERARCHY, certified_acc=0.5,
+            by_level={"class": (0.5, 0.4), "category": (0.93, 0.8), "group": (0.99, 1.0)})
+    verdict = assess(parse_requirement(LEVEL, 1), [r])
+    assert verdict.verdict == MET and verdict.findings[0].value == 0.93
+    assert verdict.findings[0].at == "τ = 0.75, level category"
+    assert "h (τ = 0.75, level category): 0.93 ≥ 0.9" in verdict.reason
+    assert verdict.joint_failure_bound == 1e-3  # one frame × α: the levels share it
+    miou = parse_requirement({**LEVEL, "metric": "certified_miou", "level": "group",
+                              "min": 0.95}, 1)
+    assert assess(miou, [r]).findings[0].value == 1.0
+    assert assess(parse_requirement({**LEVEL, "min": 0.95}, 1), [r]).verdict == NOT_MET
+    # Without a level the same run is read as before: the fine figure.
+    assert assess(parse_requirement({**LEVEL, "level": None}, 1), [r]).verdict == NOT_MET
+
+
+def test_a_level_on_a_flat_run_or_a_missing_level_is_not_evidenced(tmp_path):
+    flat = run(tmp_path, "f", segmentation_run, certified_acc=0.99)
+    verdict = assess(parse_requirement(LEVEL, 1), [flat])
+    assert verdict.verdict == NOT_EVIDENCED and verdict.findings[0].value is None
+    assert ("f: certified without a class hierarchy (flat), so it has no figure at "
+            "hierarchy level 'category'") in verdict.reason
+    tree = run(tmp_path, "h", segmentation_run, hierarchy=SEG_HIERARCHY)
+    other = assess(parse_requirement({**LEVEL, "level": "supercategory"}, 1), [tree])
+    assert other.verdict == NOT_EVIDENCED
+    assert ("its hierarchy 'toy' has no level 'supercategory' (levels: class, category, "
+            "group)") in other.reason
+    # A flat run beside a hierarchical one: no best-of, the flat run is no evidence.
+    both = assess(parse_requirement(LEVEL, 1), [tree, flat])
+    assert both.verdict == MET and "f: certified without a class hierarchy" in both.reason
+
+
+def test_a_level_is_read_at_the_runs_own_tau_not_the_sweep(tmp_path):
+    """The τ' sweep holds the fine level only: a wider τ' range is no level evidence."""
+    sweep = [{"tau": 0.9, "certified_fraction": 0.7, "certified_acc": 0.95,
+              "certified_range": {"transform": "gaussian", "low": 0.0, "high": 0.32}}]
+    r = run(tmp_path, "h", segmentation_run, hierarchy=SEG_HIERARCHY, radius=0.168,
+            tau_sweep=sweep)
+    wide = {**LEVEL, "eps": 0.3, "min": 0.5}
+    assert assess(parse_requirement({**wide, "level": None}, 1), [r]).verdict == MET
+    verdict = assess(parse_requirement(wide, 1), [r])
+    assert verdict.verdict == NOT_EVIDENCED and "does not contain" in verdict.reason

@@ -4,12 +4,14 @@ import json
 import os
 import re
 
+import cv2
 import numpy as np
 import pytest
 
 from adcert.cli.report import cli
 from adcert.report import report_schema, schema_errors, write_report
 from tests.test_report.fake_runs import (
+    SEG_HIERARCHY,
     det_box,
     detection_run,
     requirements_file,
@@ -165,3 +167,59 @@ def test_solutions_name_the_denoiser_and_its_hash(tmp_path):
     assert on_disk["solutions"][1]["denoiser"] is None
     page = open(html_path, encoding="utf-8").read()
     assert "ConvDenoiser in front of the task model" in page and "c" * 64 in page
+
+
+def _hierarchical_seg(folder: str) -> str:
+    """A hierarchical run: road certified, a car region certified only as vehicle
+    (category), a corner abstaining; the ground truth is road and car."""
+    labels = np.zeros((64, 96), np.uint8)
+    labels[20:40, 30:60] = 255
+    labels[0:8, 0:8] = 255
+    nodes = labels.copy()
+    nodes[20:40, 30:60] = 3  # vehicle
+    truth = np.zeros((64, 96), np.uint8)
+    truth[20:40, 30:60] = 1  # car: inside vehicle, so not certified-but-wrong
+    return segmentation_run(folder, hierarchy=SEG_HIERARCHY, labels=labels, nodes=nodes,
+                            truth=truth)
+
+
+def test_hierarchical_runs_show_their_levels_and_gain(tmp_path):
+    seg = _hierarchical_seg(str(tmp_path / "seg"))
+    reqs = [dict(id="H1", metric="certified_acc", level="category", min=0.9, eps=0.1,
+                 alpha=1e-3),
+            dict(id="H2", metric="certified_acc", level="category", min=0.9, eps=0.1,
+                 alpha=1e-3)]
+    flat = segmentation_run(str(tmp_path / "flat"))
+    json_path, html_path, report = _report(tmp_path, [seg, flat], reqs[:1])
+    assert schema_errors(json.loads(open(json_path, encoding="utf-8").read())) == []
+    goal = report["goals"][0]
+    assert goal["requirement"]["level"] == "category" and goal["verdict"] == "met"
+    assert "level category" in goal["reason"] and "without a class hierarchy" in goal["reason"]
+    log = report["verification_log"][0]["formal_property"]
+    assert "at hierarchy level category" in log and "smoothed segmenter at level category" in log
+    figures = report["solutions"][0]["figures"]
+    assert figures["hierarchy"] == "toy" and figures["certified_information_gain"] == 0.8
+    assert figures["by_level"]["category"] == {"certified_acc": 0.92, "certified_miou": 0.8}
+    assert "by_level" not in report["solutions"][1]["figures"]  # flat: as before
+    page = open(html_path, encoding="utf-8").read()
+    assert "per hierarchy level" in page and "certified information gain" in page
+    assert "hatched in colour" in page
+
+
+def test_gallery_draws_the_node_map_of_a_hierarchical_run(tmp_path):
+    from adcert.certify.hierarchy import build_hierarchy
+    from adcert.report.gallery import MAX_WIDTH, _segmentation_drawer, draw_segmentation
+    from adcert.report.runs import load_run
+    from adcert.vis.nodes import overlay_nodes
+
+    run = load_run(_hierarchical_seg(str(tmp_path / "seg")), "R1")
+    record, image = run.records[0], np.full((64, 96, 3), 90, np.uint8)
+    draw, wrong_of, title = _segmentation_drawer(run, record, ())
+    nodes = cv2.imread(os.path.join(run.path, record["nodes_mask_path"]), cv2.IMREAD_UNCHANGED)
+    tree = build_hierarchy(run.summary["hierarchy"], run.classes)
+    np.testing.assert_array_equal(draw(image), overlay_nodes(image, nodes, tree))
+    truth = np.ones((64, 96), np.uint8)  # all car: the certified road is wrong, vehicle not
+    wrong = wrong_of(truth)
+    assert wrong[50, 80] and not wrong[30, 40] and not wrong[2, 2]
+    assert "hatched" in title
+    assert draw_segmentation(run, record, image).shape[1] == MAX_WIDTH

@@ -245,3 +245,45 @@ def test_drawing_needs_no_model_libraries():
             "print(sorted(m for m in ('torch', 'mmdet', 'mmseg', 'mmengine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_box_certified_only_at_a_node_is_labelled_with_it_and_not_crossed(monkeypatch):
+    """Hierarchical records (docs/certificates.md §9): present, class uncertified, a node
+    certified → drawn as certified present under the node's name, without the red X."""
+    texts = []
+    monkeypatch.setattr(labels_module, "draw_text_box",
+                        lambda image, text, *args, **kwargs: texts.append(text) or (0, 0, 1, 1))
+    image = np.zeros((160, 200, 3), np.uint8)
+    tight = dict(bbox=(40, 40, 120, 100), lower=[39, 39, 119, 99], upper=[41, 41, 121, 101])
+    node = dict(label_certified=False, label_node="vehicle", label_node_level="category")
+    record = {**one_box_record(**tight), "hierarchy": "demo"}
+    record["boxes"][0].update(node)
+    drawn = draw_detection_record(image, record, DET_CLASSES, caption=False)
+    assert texts == ["vehicle ≥0.94"] and ascii_text(texts[0]) == "vehicle >=0.94"
+    assert not np.any(np.all(drawn[42:99, 42:119] == CROSS_RED, axis=-1))
+    assert colour_fraction(drawn[100, 45:116], CAR) > 0.95  # its solid box, class colour
+
+    texts.clear()  # a box that may vanish keeps its X and class name, node or not
+    record["boxes"][0]["may_vanish"] = True
+    drawn = draw_detection_record(image, record, DET_CLASSES, caption=False)
+    assert texts == ["car ✗"] and np.any(np.all(drawn == CROSS_RED, axis=-1))
+
+
+def test_node_boxes_are_counted_apart_and_the_caption_names_their_level():
+    record = {**detection_record(), "hierarchy": "demo"}
+    record["boxes"][2].update(label_node="object", label_node_level="category")
+    assert certified_object_count(record) == (1, 3)  # the class-certified count is unchanged
+    lines = detection_caption(record)
+    assert ("hierarchy demo: boxes certified present with their class certified only up "
+            "to a coarser node: 1 (level category)") in lines
+    assert any(line.startswith("node ≥0.72 (e.g. vehicle ≥0.72)") for line in lines)
+    assert not any("hierarchy" in line for line in detection_caption(detection_record()))
+
+
+def test_a_flat_record_with_null_nodes_draws_as_without_them():
+    record = detection_record()
+    with_nulls = copy.deepcopy(record)
+    for b in with_nulls["boxes"]:
+        b.update(label_node=None, label_node_level=None)
+    assert digest(draw_detection_record(frame(), with_nulls, DET_CLASSES)) == digest(
+        draw_detection_record(frame(), record, DET_CLASSES))
