@@ -2,7 +2,8 @@
 
 mmengine's checkpoints carry the optimizer, the message hub, an EMA copy and the whole
 config; a published demo checkpoint keeps the (EMA-swapped) ``state_dict``, stored in
-float16 to halve it, and ``meta.dataset_meta.classes``, so it loads with
+float16 to halve it, ``meta.dataset_meta.classes`` and, for a model trained with a
+smoothing recipe, ``meta.adcert_training`` (how it was trained), so it loads with
 ``torch.load(weights_only=True)`` and is small enough to commit.
 """
 
@@ -33,6 +34,8 @@ def slim_checkpoint(source: str, target: str, half: bool = True,
     classes = (meta.get("dataset_meta") or {}).get("classes")
     slim = {"state_dict": state,
             "meta": {"dataset_meta": {"classes": list(classes)} if classes else {}}}
+    if meta.get("adcert_training"):  # plain values (SmoothingRecipeHook): weights_only-safe
+        slim["meta"]["adcert_training"] = meta["adcert_training"]
     partial = target + ".partial"
     torch.save(slim, partial)
     os.replace(partial, target)

@@ -39,3 +39,15 @@ def test_source_without_tensors_is_refused(tmp_path):
     torch.save({"state_dict": {}}, tmp_path / "empty.pth")
     with pytest.raises(ValueError, match="no state_dict"):
         slim_checkpoint(str(tmp_path / "empty.pth"), str(tmp_path / "out.pth"))
+
+
+def test_slim_checkpoint_keeps_the_training_recipe(tmp_path):
+    model = torch.nn.Conv2d(3, 4, 3)
+    recipe = {"recipe": "consistency", "sigma": 0.25, "copies": 2,
+              "consistency": {"weight": 5.0, "entropy": 0.5}}
+    torch.save({"state_dict": model.state_dict(),
+                "meta": {"dataset_meta": {"classes": ["a"]}, "adcert_training": recipe}},
+               tmp_path / "train.pth")
+    slim_checkpoint(str(tmp_path / "train.pth"), str(tmp_path / "demo.pth"))
+    slim = torch.load(tmp_path / "demo.pth", weights_only=True)
+    assert slim["meta"]["adcert_training"] == recipe
