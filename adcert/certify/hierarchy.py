@@ -264,19 +264,23 @@ def level_node_map(nodes: np.ndarray, hierarchy: Hierarchy, level: int,
 
 def correct_at_level(nodes: np.ndarray, gt: np.ndarray, hierarchy: Hierarchy, level: int,
                      abstain: int, ignore_index: int = 255) -> np.ndarray:
-    """Pixels whose certified node lies at ``level`` or finer and contains their
-    ground-truth class (ignored ground truth never counts)."""
-    valid = (gt != ignore_index) & (nodes != abstain)
-    safe_nodes, safe_gt = np.where(valid, nodes, 0), np.where(valid, gt, 0)
-    inside = hierarchy.membership()[safe_nodes, safe_gt]
-    return valid & inside & (hierarchy.global_levels()[safe_nodes] <= level)
+    """Pixels certified at ``level`` or finer whose certified node's level-``level``
+    ancestor holds their ground-truth class: under every attack in the certified range,
+    the level's smoothed segmenter outputs the ground truth's node there (a node with
+    probability > 1/2 keeps its ancestors above 1/2). Ignored ground truth never counts."""
+    valid = gt != ignore_index
+    mapped = level_node_map(nodes, hierarchy, level, abstain)
+    truth = hierarchy.class_to_node[level][np.where(valid, gt, 0)]
+    return valid & (mapped != abstain) & (mapped == truth)
 
 
 def information_gain(nodes: np.ndarray, gt: np.ndarray, hierarchy: Hierarchy, abstain: int,
                      ignore_index: int = 255) -> float:
-    """Summed information of the pixels whose certified node contains their ground truth
+    """Summed information of the pixels whose certified node holds their ground truth
     (divide by the valid pixels for the certified information gain, §9)."""
-    right = correct_at_level(nodes, gt, hierarchy, hierarchy.depth - 1, abstain, ignore_index)
+    valid = (gt != ignore_index) & (nodes != abstain)
+    safe_nodes, safe_gt = np.where(valid, nodes, 0), np.where(valid, gt, 0)
+    right = valid & hierarchy.membership()[safe_nodes, safe_gt]
     return float(node_information(hierarchy)[nodes[right]].sum())
 
 

@@ -182,8 +182,14 @@ class SegmentationCertificate:
 
     @property
     def abstain_mask(self) -> np.ndarray:
-        """Pixels with no certified node below the root (no certified class when flat)."""
-        return (self.labels if self.nodes is None else self.nodes) == ABSTAIN_PIXEL
+        """Pixels with no certified class (with a hierarchy: none at level 0)."""
+        return self.labels == ABSTAIN_PIXEL
+
+    @property
+    def node_abstain_rate(self) -> float:
+        """With a hierarchy, the share of pixels with no certified node below the root."""
+        assert self.nodes is not None
+        return float(np.mean(self.nodes == ABSTAIN_PIXEL))
 
     def level_rates(self) -> dict[str, float]:
         """Per level, the share of pixels whose certified node lies at that level or finer."""
@@ -215,7 +221,8 @@ class SegmentationCertificate:
             "abstain_rate": self.abstain_rate,
             "transform": self.transform,
             "certified_range": self.certified_range.to_record(),
-            **({"hierarchy": self.hierarchy.name, "level_rates": self.level_rates()}
+            **({"hierarchy": self.hierarchy.name, "level_rates": self.level_rates(),
+                "node_abstain_rate": self.node_abstain_rate}
                if self.hierarchy is not None else {}),
             **({"tau_sweep": [
                 {"tau": t, "certified_fraction": f,
@@ -343,9 +350,9 @@ def certify_hierarchical(
     if hierarchy.is_flat:
         return certify_segmentation(targets[0], hits[0], n, sigma, tau, alpha, correction,
                                     n0=n0, transform=transform)
-    if hierarchy.num_nodes >= ABSTAIN_PIXEL:
+    if hierarchy.num_nodes > ABSTAIN_PIXEL:
         raise ValueError(f"hierarchy {hierarchy.name!r} has {hierarchy.num_nodes} nodes; node "
-                         f"maps hold at most {ABSTAIN_PIXEL - 1}")
+                         f"maps hold at most {ABSTAIN_PIXEL}")
     n, tau, alpha = check_sample_count(n), check_tau(tau), check_alpha(alpha)
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")

@@ -29,8 +29,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--correction", choices=DET_CORRECTIONS,
                         help="multiple-testing correction: per box (default), per image, none")
     parser.add_argument("--hierarchy", metavar="NAME|FILE",
-                        help="bin labels by a class hierarchy's level-1 nodes and certify "
-                             "each box's finest certified node where its class is unstable: "
+                        help="certify each box's finest certified node of a class hierarchy "
+                             "where its class is unstable (label bins then hold a level-1 "
+                             "node's classes): "
                              "demo, coco, cityscapes, or a .py/.json file "
                              "(docs/certificates.md §9)")
     return parser.parse_args(argv)

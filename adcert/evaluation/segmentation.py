@@ -83,8 +83,8 @@ class CertifiedSegMetric(BaseMetric):
                  classes: list[str] | None = None, hierarchy: Hierarchy | None = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        # With a hierarchy, samples carry ``nodes`` (certified node per pixel, §9): the
-        # abstain rate counts the root only, and per-level figures are added.
+        # With a hierarchy, samples carry ``nodes`` (certified node per pixel, §9) and
+        # per-level figures are added; ``abstain_rate`` stays the share without a class.
         self.hierarchy = None if hierarchy is None or hierarchy.is_flat else hierarchy
         self.num_classes = int(num_classes)
         if classes is not None and len(classes) != self.num_classes:
@@ -97,10 +97,9 @@ class CertifiedSegMetric(BaseMetric):
             gt, certified = np.asarray(sample["gt"]), np.asarray(sample["certified"])
             valid = gt != self.ignore_index
             kept = valid & (certified != ABSTAIN_PIXEL)
-            nodes = np.asarray(sample["nodes"]) if self.hierarchy is not None else certified
             record = {
                 "pixels": int(valid.sum()),
-                "abstained": int((valid & (nodes == ABSTAIN_PIXEL)).sum()),
+                "abstained": int((valid & ~kept).sum()),
                 "certified": area_counts(certified, gt, self.num_classes, self.ignore_index),
                 "on_certified": area_counts(certified[kept], gt[kept], self.num_classes,
                                             self.ignore_index),
@@ -110,7 +109,9 @@ class CertifiedSegMetric(BaseMetric):
                     record[name] = area_counts(np.asarray(sample[name]), gt,
                                                self.num_classes, self.ignore_index)
             if self.hierarchy is not None:
+                nodes = np.asarray(sample["nodes"])
                 record["levels"] = self._level_counts(nodes, gt)
+                record["levels"]["root"] = int((valid & (nodes == ABSTAIN_PIXEL)).sum())
             self.results.append(record)
 
     def _level_counts(self, nodes: np.ndarray, gt: np.ndarray) -> dict:
@@ -134,8 +135,10 @@ class CertifiedSegMetric(BaseMetric):
         return out
 
     def _level_metrics(self, results: list, pixels: int) -> dict:
-        """Certified accuracy and worst-case certified mIoU per level, and the certified
-        information gain: lower bounds under attack, as ``certified_*`` (§9)."""
+        """Certified accuracy and worst-case certified mIoU per level (lower bounds under
+        attack on the level's smoothed segmenter, as ``certified_*``), and two properties
+        of the certificate at the clean frame: the certified information gain and the
+        share of pixels with no certified node (§9)."""
         by_level_acc, by_level_miou = {}, {}
         for name in self.hierarchy.level_names:
             by_level_acc[name] = (sum(r["levels"][name]["correct"] for r in results) / pixels
@@ -147,9 +150,11 @@ class CertifiedSegMetric(BaseMetric):
             by_level_miou[name] = certified_miou(total["intersect"], union,
                                                  total["gt_area"] - scored)
         information = sum(r["levels"]["information"] for r in results)
+        root = sum(r["levels"]["root"] for r in results)
         return {"certified_acc_by_level": by_level_acc,
                 "certified_miou_by_level": by_level_miou,
-                "certified_information_gain": information / pixels if pixels else None}
+                "certified_information_gain": information / pixels if pixels else None,
+                "node_abstain_rate": root / pixels if pixels else None}
 
     def compute_metrics(self, results: list) -> dict:
         pixels = sum(r["pixels"] for r in results)

@@ -104,10 +104,18 @@ def detection_guarantee(correction: str, alpha: float, eps: float, transform: st
 
 
 def segmentation_guarantee(correction: str, alpha: float, transform: str,
-                           denoised: bool = False) -> str:
-    """The segmentation certificate in words (``docs/certificates.md`` §4)."""
+                           denoised: bool = False, hierarchy: str | None = None) -> str:
+    """The segmentation certificate in words (``docs/certificates.md`` §4, §9)."""
     attack = ("every ℓ2 perturbation of the resized model input of norm ≤ radius"
               if transform == "gaussian" else f"every {transform} change in certified_range")
+    if hierarchy is not None:
+        return (f"With probability ≥ 1 − {alpha:g} for the whole frame ({correction} "
+                f"correction over its pixels and the levels of the {hierarchy} hierarchy), "
+                f"every pixel's certified node is what the smoothed segmenter of that node's "
+                f"level (its majority node) outputs under {attack}; a pixel certified at "
+                f"level 0 keeps its class, one certified at a coarser node may change class "
+                f"within it, and an abstained pixel may take any class. About the smoothed "
+                f"model, not the base model." + (_DENOISED if denoised else ""))
     return (f"With probability ≥ 1 − {alpha:g} for the whole frame ({correction} correction "
             f"over its pixels), every pixel the certificate does not abstain on keeps the "
             f"smoothed segmenter's class (its majority class) under {attack}; an abstained "

@@ -148,7 +148,8 @@ SEGMENTATION_RECORD_SCHEMA: dict = {
                                                             "maximum": 1}},
                    "certified_acc_by_level": {"type": "object",
                                               "additionalProperties": _RATE_OR_NULL},
-                   "certified_information_gain": _RATE_OR_NULL},
+                   "certified_information_gain": _RATE_OR_NULL,
+                   "node_abstain_rate": _RATE_OR_NULL},
 }
 RECORD_SCHEMA: dict = {"anyOf": [DETECTION_RECORD_SCHEMA, SEGMENTATION_RECORD_SCHEMA]}
 SUMMARY_SCHEMA: dict = {
@@ -189,6 +190,7 @@ SUMMARY_SCHEMA: dict = {
                            "certified_acc": _RATE_OR_NULL}}},
         "hierarchy": {"type": "object", "required": ["name", "levels"]},
         "certified_information_gain": _RATE_OR_NULL,
+        "node_abstain_rate": _RATE_OR_NULL,
         "provenance": {"type": "object", "required": ["device", "torch", "versions",
                                                       "config_sha256", "checkpoint_sha256"]},
     },

@@ -195,7 +195,8 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
     record = {**frame_record(session, frame, packed), **cert.to_record(),
               "guarantee": "per_frame",
               "guarantee_text": provenance.segmentation_guarantee(
-                  s.correction, s.alpha, s.transform, session.loaded.denoiser is not None)}
+                  s.correction, s.alpha, s.transform, session.loaded.denoiser is not None,
+                  cert.hierarchy.name if cert.hierarchy is not None else None)}
     record["mask_path"] = mask_name(frame.image_id, "certified")
     write_mask(session.run_dir, record["mask_path"], cert.labels)
     if cert.nodes is not None:  # global node ids (docs/certificates.md §9), 255 = root

@@ -315,9 +315,14 @@ def _hierarchy(settings, classes: list[str]):
     name = getattr(settings, "hierarchy", None)
     if name is None:
         return None
+    from adcert import ABSTAIN_PIXEL
     from adcert.certify.hierarchy import load_hierarchy
 
-    return load_hierarchy(name, classes)
+    hierarchy = load_hierarchy(name, classes)
+    if hierarchy.num_nodes > ABSTAIN_PIXEL:  # node maps are uint8 PNGs, 255 the root
+        raise ValueError(f"hierarchy {hierarchy.name!r} has {hierarchy.num_nodes} nodes; at "
+                         f"most {ABSTAIN_PIXEL} fit a node map")
+    return hierarchy
 
 
 def _split_denoiser(certify_cfg: Any, options: RunOptions) -> tuple[Any, tuple | None]:

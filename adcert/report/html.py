@@ -45,8 +45,8 @@ FIGURE_WORDS = {
                  "(docs/certificates.md §9)",
     "certified_information_gain": "certified information gain: mean over pixels of "
                                   "1 − log|classes of its certified node| / log C where that "
-                                  "node holds the true class, else 0; lower bound under "
-                                  "attack",
+                                  "node holds the true class, else 0; a property of the "
+                                  "certificate at the clean frame, measured",
 }
 
 CSS = """

@@ -73,18 +73,9 @@ val_dataloader = dict(
     ),
 )
 # val picks the best checkpoint (and every other choice); test is what figures are measured on.
-test_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file="annotations/instances_test.json",
-        data_prefix=dict(img="leftImg8bit/test/"),
-        pipeline=test_pipeline,
-    ),
-)
+test_dataloader = dict(val_dataloader, dataset=dict(
+    val_dataloader["dataset"], ann_file="annotations/instances_test.json",
+    data_prefix=dict(img="leftImg8bit/test/")))
 val_evaluator = dict(ann_file=data_root + "annotations/instances_val.json", metric="bbox")
 test_evaluator = dict(ann_file=data_root + "annotations/instances_test.json", metric="bbox")
 

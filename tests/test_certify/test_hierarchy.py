@@ -95,8 +95,9 @@ def test_information_and_level_maps():
     assert level_node_map(nodes, h, 1, ABSTAIN_PIXEL).tolist() == [[0, 1, 255, 1]]
     assert correct_at_level(nodes, gt, h, 0, ABSTAIN_PIXEL).tolist() == \
         [[True, False, False, False]]
+    # rider certified, person true: both human, so right at the category level
     assert correct_at_level(nodes, gt, h, 1, ABSTAIN_PIXEL).tolist() == \
-        [[True, True, False, False]]
+        [[True, True, False, True]]
     assert information_gain(nodes, gt, h, ABSTAIN_PIXEL) == pytest.approx(1 + info[5])
 
 
@@ -129,7 +130,7 @@ def test_hierarchical_certificate_keeps_the_finest_level():
     cert = certify_hierarchical(targets, hits, h, 100, 0.25, 0.75, 1e-3)
     assert cert.labels.tolist() == [[0, ABSTAIN_PIXEL, 2]]
     assert cert.nodes.tolist() == [[0, 5, 2]]  # human is global node 4 + 1
-    assert cert.abstain_rate == 0.0
+    assert cert.node_abstain_rate == 0.0 and cert.abstain_rate == pytest.approx(1 / 3)
     record = cert.to_record()
     assert record["hierarchy"] == "demo"
     assert record["level_rates"] == {"class": pytest.approx(2 / 3), "category": 1.0}

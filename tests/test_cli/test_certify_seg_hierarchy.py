@@ -56,7 +56,8 @@ def test_hierarchy_records_node_maps_and_levels(frames):
         fine = labels != 255
         assert np.array_equal(nodes[fine], labels[fine])  # level 0 certificates agree
         assert np.all((nodes[~fine] >= 19) | (nodes[~fine] == 255))
-        assert record["abstain_rate"] == pytest.approx(float(np.mean(nodes == 255)))
+        assert record["node_abstain_rate"] == pytest.approx(float(np.mean(nodes == 255)))
+        assert record["abstain_rate"] == pytest.approx(float(np.mean(labels == 255)))
         acc = record["certified_acc_by_level"]
         assert acc["class"] <= acc["category"] <= acc["group"]
         assert acc["class"] == pytest.approx(record["certified_acc"])
@@ -66,6 +67,7 @@ def test_hierarchy_records_node_maps_and_levels(frames):
     assert summary["certified_acc_by_level"]["class"] <= summary["certified_acc_by_level"][
         "group"]
     assert summary["certified_information_gain"] >= summary["certified_acc"] - 1e-12
+    assert summary["node_abstain_rate"] <= summary["abstain_rate"]
     assert set(summary["certified_miou_by_level"]) == {"class", "category", "group"}
 
 
