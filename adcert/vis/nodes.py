@@ -32,7 +32,6 @@ from adcert.vis.masks import (
     fit_label_map,
     hatch_period,
     overlay_labels,
-    record_abstain_rate,
     settings_caption,
 )
 from adcert.vis.palette import (
@@ -145,16 +144,22 @@ def level_shares(record: Mapping, nodes: np.ndarray, hierarchy: Hierarchy) -> di
             for level, name in enumerate(hierarchy.level_names)}
 
 
+def _node_abstain_rate(record: Mapping, nodes: np.ndarray) -> float:
+    """The record's share of pixels with no certified node, else the map's own."""
+    rate = record.get("node_abstain_rate")
+    return float(rate) if isinstance(rate, int | float) else float(np.mean(nodes == ABSTAIN_PIXEL))
+
+
 def node_caption(record: Mapping, nodes: np.ndarray, hierarchy: Hierarchy) -> list[str]:
-    """Caption lines: settings, the share certified at each level, the abstain rate (the
-    root only), how each level is drawn, and what holds for whom."""
+    """Caption lines: settings, the share certified at each level, the share with no
+    certified node, how each level is drawn, and what holds for whom."""
     shares = level_shares(record, nodes, hierarchy)
     levels = "  ".join(f"{name}{' or finer' if i else ''}: {share:.1%}"
                        for i, (name, share) in enumerate(shares.items()))
     return [
         *settings_caption(record),
         f"hierarchy {hierarchy.name}, pixels certified at  {levels}",
-        f"abstain rate: {record_abstain_rate(record, nodes):.1%}",
+        f"no certified node: {_node_abstain_rate(record, nodes):.1%}",
         NODE_LEGEND,
         GUARANTEE_LINE,
     ]

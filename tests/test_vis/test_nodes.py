@@ -100,13 +100,13 @@ def test_a_node_takes_the_colour_of_its_first_class_that_is_not_grey():
 
 def test_caption_and_legend_name_the_levels_present():
     nodes = node_map()
-    record = {**segmentation_record(), "hierarchy": "toy", "abstain_rate": 0.1,
+    record = {**segmentation_record(), "hierarchy": "toy", "node_abstain_rate": 0.1,
               "level_rates": {"class": 0.6, "category": 0.75, "group": 0.9}}
     lines = node_caption(record, nodes, TREE)
     joined = "\n".join(lines)
     assert "hierarchy toy" in joined and "class: 60.0%" in joined
     assert "category or finer: 75.0%" in joined and "group or finer: 90.0%" in joined
-    assert "abstain rate: 10.0%" in joined and GUARANTEE_LINE in lines
+    assert "no certified node: 10.0%" in joined and GUARANTEE_LINE in lines
     assert "hatched in colour" in joined
     swatches = node_swatches(nodes, TREE)
     names = [name for _, name in swatches]
