@@ -111,7 +111,7 @@ def main() -> int:
             line = (seg_line if task == "seg" else det_line)(name, summary)
             print(line, flush=True)
             lines.append(line)
-        text.append(f"{task}: {frames} demo val frames, seed {args.seed}\n\n" + "\n".join(lines))
+        text.append(f"{task}: {frames} demo test frames, seed {args.seed}\n\n" + "\n".join(lines))
     output = "\n\n".join(text) + "\n"
     print(output)
     if args.out:

@@ -149,6 +149,15 @@ class BoxSampleCollector:
         return possible_bins(self.bin, labels, self.grid)
 
     @property
+    def group_spans(self) -> dict[int, tuple[int, int]] | None:
+        """With ``label_groups``: per group, its smallest and largest class id."""
+        if self.label_groups is None:
+            return None
+        return {int(g): (int(np.flatnonzero(self.label_groups == g).min()),
+                         int(np.flatnonzero(self.label_groups == g).max()))
+                for g in np.unique(self.label_groups)}
+
+    @property
     def slot_family(self) -> int | None:
         """Slots any frame can have (bins × max_per_bin), fixed before sampling."""
         bins = self.possible_bins
@@ -365,13 +374,17 @@ def _alpha_per_bound(alpha: float, correction: str, slot_family: int | None) -> 
 
 
 def _label_range(key: BinKey, low: float, high: float,
-                 grouped: bool = False) -> tuple[float, float]:
+                 group_spans: Mapping[int, tuple[int, int]] | None = None
+                 ) -> tuple[float, float]:
     # In a label bin every finite sample carries the bin's label, so a present slot's
-    # attacked median label is that label whatever its bounds say. A bin of a hierarchy
-    # node's classes (``grouped``) has only the order statistics' range.
-    if key[1] is not None and not grouped:
+    # attacked median label is that label whatever its bounds say. In a bin of a hierarchy
+    # node's classes it is one of them: the order statistics' range, clipped to their span.
+    if key[1] is None:
+        return float(low), float(high)
+    if group_spans is None:
         return float(key[1]), float(key[1])
-    return float(low), float(high)
+    first, last = group_spans[key[1]]
+    return float(max(low, first)), float(min(high, last))
 
 
 def certify_boxes(
@@ -385,7 +398,7 @@ def certify_boxes(
     sort: str | None = None,
     transform: str = "gaussian",
     slot_family: int | None = None,
-    grouped: bool = False,
+    group_spans: Mapping[int, tuple[int, int]] | None = None,
 ) -> DetectionCertificate:
     """Median-smoothed boxes with percentile bounds (§2, §3, Chiang et al. 2020).
 
@@ -413,15 +426,16 @@ def certify_boxes(
     ``attack_range(transform, eps)`` in place of the ℓ2 ball, with the levels of
     :func:`adcert.stats.percentile_levels`.
 
-    ``grouped``: the label bins hold a hierarchy node's classes (the collector's
-    ``label_groups``); a box's label is then certified only when its label bounds meet.
+    ``group_spans`` (the collector's, when its label bins hold a hierarchy node's classes):
+    per bin label, the smallest and largest class id of the node; a box's label is then
+    certified only when its label bounds meet.
     """
     bins_possible = None
     if isinstance(binned, BoxSampleCollector):
         if int(n) != binned.n:
             raise ValueError(f"n ({n}) must equal the number of samples collected ({binned.n})")
         bin, sort, slot_family = binned.bin, binned.sort, binned.slot_family
-        grouped = binned.label_groups is not None
+        group_spans = binned.group_spans
         bins_possible, binned = binned.possible_bins, binned.binned()
     n = check_sample_count(n)
     eps, sigma, alpha = check_sigma(eps, "eps"), check_sigma(sigma), check_alpha(alpha)
@@ -459,10 +473,11 @@ def certify_boxes(
                         lower=tuple(float(v) for v in lower[j, :4]),
                         upper=tuple(float(v) for v in upper[j, :4]),
                         score_upper=float(upper[j, 4]),
-                        label_range=_label_range(key, lower[j, 5], upper[j, 5], grouped),
+                        label_range=_label_range(key, lower[j, 5], upper[j, 5],
+                                                 group_spans),
                         bin_key=key))
                 continue
-            label_range = _label_range(key, lower[j, 5], upper[j, 5], grouped)
+            label_range = _label_range(key, lower[j, 5], upper[j, 5], group_spans)
             boxes.append(
                 BoxCertificate(
                     bbox=tuple(float(v) for v in median[j, :4]),

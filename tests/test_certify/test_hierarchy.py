@@ -134,3 +134,21 @@ def test_hierarchical_certificate_keeps_the_finest_level():
     record = cert.to_record()
     assert record["hierarchy"] == "demo"
     assert record["level_rates"] == {"class": pytest.approx(2 / 3), "category": 1.0}
+
+
+def test_grouped_label_bins_clip_label_bounds_to_the_node():
+    """A box that may vanish in a one-class node keeps that class as its label range, as
+    a label bin gives it; in a two-class node the range stays inside the node."""
+    from adcert.certify.detection import BoxSampleCollector, certify_boxes
+
+    h = load_hierarchy("demo", DEMO)
+    collector = BoxSampleCollector((100, 100), "label", "score", num_classes=4,
+                                   label_groups=h.class_to_node[1])
+    for i in range(40):  # a sign present in 60 % of the samples, a person/rider flicker
+        boxes = [[60.0, 60.0, 90.0, 90.0, 0.9, 3.0]] if i % 5 < 3 else []
+        boxes.append([10.0, 10.0, 40.0, 40.0, 0.9, 1.0 + i % 2])
+        collector.add(np.array(boxes))
+    cert = certify_boxes(collector, 40, 0.1, 0.25, 0.1)
+    ranges = {box.bin_key[1]: box.label_range for box in cert.boxes}
+    assert ranges[2] == (3.0, 3.0)  # object = {traffic sign}
+    assert ranges[1] == (1.0, 2.0)  # human = {person, rider}
