@@ -56,9 +56,9 @@ def seg_table(args) -> str:
     common = ["--max-images", str(args.frames), "--seed", str(args.seed), "--sigma", "0.25",
               "--tau", "0.75", "--n0", "20", "--n", "100", "--alpha", "0.001",
               "--device", "cpu"]
-    lines = ["| model, hierarchy | abstain rate | certified acc (class) | (category) | "
-             "(group) | CIG | certified mIoU (class / category / group) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model, hierarchy | no class certified | no node certified | certified acc "
+             "(class) | (category) | (group) | CIG | certified mIoU (class / category / "
+             "group) |", "|---|---|---|---|---|---|---|---|"]
     for label, name, checkpoint, extra in SEG_ROWS:
         work = os.path.join(args.work_dir, name)
         s = _summary(work, certify_seg.cli,
@@ -67,8 +67,9 @@ def seg_table(args) -> str:
         by_level = s.get("certified_acc_by_level") or {"class": s["certified_acc"]}
         mious = s.get("certified_miou_by_level") or {"class": s["certified_miou"]}
         cig = s.get("certified_information_gain", s["certified_acc"])  # flat: CIG = acc
+        root = s.get("node_abstain_rate", s["abstain_rate"])  # flat: the root is abstaining
         lines.append(
-            f"| {label} | {_f(s['abstain_rate'])} | {_f(by_level.get('class'))} | "
+            f"| {label} | {_f(s['abstain_rate'])} | {_f(root)} | {_f(by_level.get('class'))} | "
             f"{_f(by_level.get('category'))} | {_f(by_level.get('group'))} | {_f(cig)} | "
             + " / ".join(_f(mious.get(k)) for k in ("class", "category", "group")) + " |")
     return "\n".join(lines)

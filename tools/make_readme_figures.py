@@ -9,7 +9,8 @@ tools' own entry points and settings, as ``make demo`` does (but with a fixed ``
 and on the CPU, so the pictures are reproducible), and copies from the runs' show dirs:
 
 - ``demo_det.png``: the certified detection drawing of the frame;
-- ``demo_seg.png``: the segmentation panel (clean prediction beside the certified map);
+- ``demo_seg.png``: the segmentation panel (clean prediction beside the certified map),
+  certified down the ``cityscapes`` hierarchy (``--hierarchy cityscapes``);
 
 each scaled down to at most ``--max-width`` pixels wide and, if need be, further until the
 PNG is at most ``--max-kb`` kB. About a minute on 2 CPU cores.
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
              "--alpha", DET_ALPHA, "--show-dir", shows["det"], *common])
     certify(certify_seg.cli,
             [SEG_CONFIG, SEG_CHECKPOINT, "--work-dir", os.path.join(args.work_dir, "seg"),
-             "--show-dir", shows["seg"], *common])
+             "--hierarchy", "cityscapes", "--show-dir", shows["seg"], *common])
     write_small_png(drawing(shows["det"], panel=False), os.path.join(args.out, "demo_det.png"),
                     args.max_width, args.max_kb)
     write_small_png(drawing(shows["seg"], panel=True), os.path.join(args.out, "demo_seg.png"),
