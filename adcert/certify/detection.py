@@ -127,12 +127,15 @@ class BoxSampleCollector:
         # With a class hierarchy (§9) label bins hold a node's classes: class c goes to bin
         # label_groups[c], so a box whose class flickers inside the node stays in one bin.
         self.label_groups = None
+        self.group_spans: dict[int, tuple[int, int]] | None = None  # per group: class ids
         if label_groups is not None:
             groups = np.asarray(label_groups, dtype=np.int64)
             if groups.ndim != 1 or (self.num_classes is not None
                                     and len(groups) != self.num_classes) or groups.min() < 0:
                 raise ValueError("label_groups must map each class id to a group id ≥ 0")
             self.label_groups = groups
+            self.group_spans = {int(g): (int(ids.min()), int(ids.max())) for g, ids in
+                                ((g, np.flatnonzero(groups == g)) for g in np.unique(groups))}
         self._boxes: list[np.ndarray] = []  # per sample: (m, 6), grouped by bin, slot order
         self._keys: list[np.ndarray] = []  # per sample: (m, 3) int [cell, label, slot]
 
@@ -147,15 +150,6 @@ class BoxSampleCollector:
         labels = (self.num_classes if self.label_groups is None
                   else int(self.label_groups.max()) + 1)
         return possible_bins(self.bin, labels, self.grid)
-
-    @property
-    def group_spans(self) -> dict[int, tuple[int, int]] | None:
-        """With ``label_groups``: per group, its smallest and largest class id."""
-        if self.label_groups is None:
-            return None
-        return {int(g): (int(np.flatnonzero(self.label_groups == g).min()),
-                         int(np.flatnonzero(self.label_groups == g).max()))
-                for g in np.unique(self.label_groups)}
 
     @property
     def slot_family(self) -> int | None:

@@ -15,7 +15,6 @@ Pure numpy/scipy: label maps come in as integer arrays of class ids.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,9 +294,17 @@ def certify_segmentation(
     pvalues = pvalue_table(n, tau)[hits]
     certified = CORRECTIONS[correction](pvalues, alpha)
     labels = np.where(certified, target, ABSTAIN_PIXEL).astype(np.uint8)
-    labels.flags.writeable = False
     if return_pvalues:
         pvalues.flags.writeable = False
+    return _certificate(labels, sigma, tau, n, alpha, correction, n0, transform,
+                        pvalues=pvalues if return_pvalues else None)
+
+
+def _certificate(labels: np.ndarray, sigma: float, tau: float, n: int, alpha: float,
+                 correction: str, n0: int | None, transform: str,
+                 **fields) -> SegmentationCertificate:
+    """The certificate of a checked τ-test's outcome (``labels``, made read-only)."""
+    labels.flags.writeable = False
     return SegmentationCertificate(
         labels=labels,
         radius=(None if transform in ("gamma", "brightness_contrast")
@@ -307,9 +314,9 @@ def certify_segmentation(
         n=n,
         alpha=alpha,
         correction=correction,
-        pvalues=pvalues if return_pvalues else None,
         n0=None if n0 is None else int(n0),
         transform=check_transform(transform),
+        **fields,
     )
 
 
@@ -353,7 +360,8 @@ def certify_hierarchical(
     if hierarchy.num_nodes > ABSTAIN_PIXEL:
         raise ValueError(f"hierarchy {hierarchy.name!r} has {hierarchy.num_nodes} nodes; node "
                          f"maps hold at most {ABSTAIN_PIXEL}")
-    n, tau, alpha = check_sample_count(n), check_tau(tau), check_alpha(alpha)
+    sigma, n = check_sigma(sigma), check_sample_count(n)
+    tau, alpha = check_tau(tau), check_alpha(alpha)
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     for level, (target, count) in enumerate(zip(targets, hits, strict=True)):
@@ -365,11 +373,9 @@ def certify_hierarchical(
     chosen = np.take_along_axis(targets, finest[None], axis=0)[0] + hierarchy.offsets[finest]
     nodes = np.where(certified.any(axis=0), chosen, ABSTAIN_PIXEL).astype(np.uint8)
     nodes.flags.writeable = False
-    flat = certify_segmentation(targets[0], hits[0], n, sigma, tau, alpha, correction,
-                                n0=n0, transform=transform)
     labels = np.where(certified[0], targets[0], ABSTAIN_PIXEL).astype(np.uint8)
-    labels.flags.writeable = False
-    return dataclasses.replace(flat, labels=labels, nodes=nodes, hierarchy=hierarchy)
+    return _certificate(labels, sigma, tau, n, alpha, correction, n0, transform, nodes=nodes,
+                        hierarchy=hierarchy)
 
 
 def certified_masks_by_tau(

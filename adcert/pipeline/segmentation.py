@@ -78,31 +78,30 @@ def certify_frame(
     for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp,
                                        denoiser):
         selection.update(np.stack([label_map(r) for r in batch]))
-    if hierarchy is None or hierarchy.is_flat:
-        counters = [HitCounter(selection.top_class())]
-    else:  # one hypothesis per level: its top node, the node's classes pooled (§9)
-        counters = [HitCounter(target, mapping) for target, mapping in
-                    zip(selection.top_nodes(hierarchy), hierarchy.class_to_node, strict=True)]
+    levels = None if hierarchy is None or hierarchy.is_flat else hierarchy
+    # One hypothesis per level: its top node, the node's classes pooled (§9); level 0 is
+    # the class itself, counted without a class → node lookup.
+    targets = selection.top_nodes(levels) if levels else selection.top_class()[None]
+    mappings = (None, *levels.class_to_node[1:]) if levels else (None,)
+    counters = [HitCounter(t, m) for t, m in zip(targets, mappings, strict=True)]
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
                                        denoiser):
         maps = np.stack([label_map(r) for r in batch])
         for counter in counters:
             counter.update(maps)
-    if len(counters) == 1:
-        hits = counters[0].hits
-        cert = certify_segmentation(counters[0].target, hits, s.n, s.sigma, s.tau, s.alpha,
+    hits = np.stack([c.hits for c in counters])
+    if levels is None:
+        cert = certify_segmentation(targets[0], hits[0], s.n, s.sigma, s.tau, s.alpha,
                                     s.correction, n0=s.n0, transform=s.transform)
-        masks = certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction)
     else:
-        hits = np.stack([c.hits for c in counters])
-        cert = certify_hierarchical(np.stack([c.target for c in counters]), hits, hierarchy,
-                                    s.n, s.sigma, s.tau, s.alpha, s.correction, n0=s.n0,
-                                    transform=s.transform)
-        # the sweep's masks come from the same family of D·H·W tests; level 0 is reported
-        masks = tuple((tau, mask[0]) for tau, mask in
-                      certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction))
+        cert = certify_hierarchical(targets, hits, levels, s.n, s.sigma, s.tau, s.alpha,
+                                    s.correction, n0=s.n0, transform=s.transform)
+    # The sweep's masks come from the run's family of tests (every level); level 0 is
+    # reported.
+    masks = tuple((tau, mask[0]) for tau, mask in
+                  certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction))
     sweep = tuple((tau, float(np.mean(mask))) for tau, mask in masks)
-    return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, counters[0].target, masks)
+    return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, targets[0], masks)
 
 
 def mask_name(image_id: str, kind: str) -> str:
