@@ -9,6 +9,10 @@ configuration sees the same samples, the differences between rows are the aggreg
 alone.
 
     .venv/bin/python benchmarks/det_aggregation.py [--frames 60] [--n 200] [--out FILE.md]
+        [--split val|test] [--checkpoint PTH]
+
+Choosing an aggregation is a choice: make it on ``--split val``. Figures of a chosen
+aggregation are reported on ``--split test`` (the default, the config's test dataloader).
 
 With ``NMS`` the smoothed boxes go through certified non-maximum suppression
 (``--nms-iou``). Columns: smoothed AP@50 (pycocotools), certified AP@50 (the sound lower bound,
@@ -40,8 +44,11 @@ NMS = (None, 0.5)  # certified NMS after smoothing (adcert.certify.suppression)
 
 
 def sample_frames(args) -> list[dict]:
-    """Clean and noisy detections of the first ``args.frames`` val frames (cached)."""
-    path = os.path.join(args.cache, f"samples_n{args.n}_s{args.sigma}_seed{args.seed}.npz")
+    """Clean and noisy detections of the first ``args.frames`` frames of ``args.split``
+    (cached per checkpoint and split)."""
+    model = os.path.splitext(os.path.basename(args.checkpoint))[0]
+    path = os.path.join(args.cache, f"{model}_{args.split}_n{args.n}_s{args.sigma}"
+                                    f"_seed{args.seed}.npz")
     if os.path.exists(path):
         with np.load(path, allow_pickle=False) as data:
             frames = [_unpack(data, i) for i in range(int(data["count"]))]
@@ -52,7 +59,9 @@ def sample_frames(args) -> list[dict]:
     from adcert.pipeline.api import load_model
     from adcert.pipeline.frames import build_frames
 
-    loaded = load_model(CONFIG, CHECKPOINT, "detection", device="cpu")
+    loaded = load_model(CONFIG, args.checkpoint, "detection", device="cpu")
+    if args.split == "val":
+        loaded.cfg.test_dataloader = loaded.cfg.val_dataloader
     frames = build_frames(loaded.cfg, None, args.frames)
     noise = make_perturbation("gaussian", args.sigma)
     out = []
@@ -235,6 +244,10 @@ def main(argv=None) -> int:
     parser.add_argument("--sigma", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=1e-3, help="per box (12 bounds)")
+    parser.add_argument("--split", choices=("val", "test"), default="test",
+                        help="val for choosing an aggregation, test for reporting one")
+    parser.add_argument("--checkpoint", default=CHECKPOINT,
+                        help=f"a checkpoint of {CONFIG} (default: the noise-trained one)")
     parser.add_argument("--cache", default="work_dirs/bench_det_aggregation")
     parser.add_argument("--out", help="also write the table to this Markdown file")
     parser.add_argument("--only", nargs="*", default=[], metavar="KEY=VALUE",

@@ -87,6 +87,22 @@ class ClassCounter:
         self._counts += batch_counts.reshape(self._counts.shape).astype(self._counts.dtype)
         self.total += batch
 
+    def add_counts(self, counts, samples: int) -> None:
+        """Add (H, W, C) class counts of ``samples`` label maps counted elsewhere (on the
+        model's device); every pixel's counts must sum to ``samples``."""
+        counts = np.asarray(counts)
+        if counts.shape != self._counts.shape or not np.issubdtype(counts.dtype, np.integer):
+            raise ValueError(f"counts must be integers of shape {self._counts.shape}, got "
+                             f"{counts.dtype} {counts.shape}")
+        if counts.size and (counts.min() < 0 or np.any(counts.sum(axis=-1) != samples)):
+            raise ValueError(f"counts must be non-negative and sum to {samples} per pixel")
+        if self.total + samples > _INT32_MAX:
+            raise OverflowError("more than 2**31 - 1 samples would overflow the int32 counts")
+        if self.total + samples > _UINT16_MAX:
+            self._counts = self._counts.astype(np.int32)
+        self._counts += counts.astype(self._counts.dtype)
+        self.total += int(samples)
+
     def top_class(self) -> np.ndarray:
         """(H, W) most frequent class per pixel (the lowest id on ties): the guess ĉ."""
         if self.total == 0:
@@ -145,6 +161,20 @@ class HitCounter:
             maps = self.class_to_node[maps]
         self._hits += np.count_nonzero(maps == self.target, axis=0).astype(np.int32)
         self.total += maps.shape[0]
+
+    def add_hits(self, hits, samples: int) -> None:
+        """Add (H, W) hit counts of ``samples`` label maps counted elsewhere (on the
+        model's device), each in [0, samples]."""
+        hits = np.asarray(hits)
+        if hits.shape != self.shape or not np.issubdtype(hits.dtype, np.integer):
+            raise ValueError(f"hits must be integers of shape {self.shape}, got "
+                             f"{hits.dtype} {hits.shape}")
+        if hits.size and (hits.min() < 0 or hits.max() > samples):
+            raise ValueError(f"hits must lie in [0, {samples}]")
+        if self.total + samples > _INT32_MAX:
+            raise OverflowError("more than 2**31 - 1 samples would overflow the int32 counts")
+        self._hits += hits.astype(np.int32)
+        self.total += int(samples)
 
 
 @dataclass(frozen=True, eq=False)

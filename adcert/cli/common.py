@@ -67,6 +67,10 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if available)")
     parser.add_argument("--amp", action="store_true",
                         help="mixed precision on CUDA (refused on a CPU)")
+    parser.add_argument("--noise", choices=("auto", "host", "device"), default="auto",
+                        help="where pixel noise is drawn: on the host by numpy, or on the "
+                             "model's device by Philox (default auto: device on CUDA, host "
+                             "elsewhere; docs/noise.md)")
     parser.add_argument("--unsafe-load", action="store_true",
                         help="allow pickled Python objects in the checkpoint (trusted files only)")
     parser.add_argument("--denoiser", nargs=2, metavar=("CONFIG", "CHECKPOINT"),
@@ -106,7 +110,7 @@ def run_options(args):
     return RunOptions(config=args.config, checkpoint=args.checkpoint,
                       cfg_options=dict(args.cfg_options or {}), work_dir=args.work_dir,
                       images=args.images, out=args.out, show_dir=args.show_dir,
-                      launcher=args.launcher, device=args.device, amp=args.amp,
+                      launcher=args.launcher, device=args.device, amp=args.amp, noise=args.noise,
                       unsafe_load=args.unsafe_load, resume=args.resume,
                       denoiser=tuple(args.denoiser) if args.denoiser else None)
 

@@ -87,6 +87,20 @@ def detections_array(result) -> np.ndarray:
     ).cpu().numpy().astype(np.float64)
 
 
+def detections_arrays(results: list) -> list[np.ndarray]:
+    """:func:`detections_array` of each result, with one device → host copy per batch."""
+    parts = [torch.cat([r.pred_instances.bboxes.float(), r.pred_instances.scores.float()[:, None],
+                        r.pred_instances.labels.float()[:, None]], dim=1) for r in results]
+    flat = torch.cat(parts).cpu().numpy().astype(np.float64)
+    return np.split(flat, np.cumsum([len(p) for p in parts])[:-1])
+
+
+def label_maps(results: list) -> torch.Tensor:
+    """The results' ``pred_sem_seg`` maps as one (B, H, W) int64 tensor, left where the
+    model put them (so counts can be taken on its device)."""
+    return torch.stack([r.pred_sem_seg.data[0] for r in results]).long()
+
+
 def label_map(result) -> np.ndarray:
     """A SegDataSample's ``pred_sem_seg`` as an (H, W) int64 array of class ids."""
     return result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)

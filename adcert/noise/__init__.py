@@ -5,10 +5,12 @@
 
 from adcert.noise.seeding import (
     NOISE_GENERATOR,
+    NOISE_PATHS,
     NoiseStream,
     image_generator,
     new_run_seed,
     noise_provenance,
+    resolve_noise_path,
     seed_entropy,
 )
 
@@ -17,8 +19,8 @@ _LAZY = {"GaussianNoise": "gaussian", "perturbed_batches": "gaussian",
          "BrightnessContrast": "photometric",
          "make_perturbation": "photometric"}
 
-__all__ = ["NOISE_GENERATOR", "NoiseStream", "image_generator", "new_run_seed",
-           "noise_provenance", "seed_entropy", *_LAZY]
+__all__ = ["NOISE_GENERATOR", "NOISE_PATHS", "NoiseStream", "image_generator", "new_run_seed",
+           "noise_provenance", "resolve_noise_path", "seed_entropy", *_LAZY]
 
 
 def __getattr__(name: str):

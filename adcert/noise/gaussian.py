@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from adcert.noise.seeding import NoiseStream
@@ -29,10 +30,19 @@ class GaussianNoise:
         check_sigma(self.sigma)
 
     def __call__(self, x: torch.Tensor, stream: NoiseStream) -> torch.Tensor:
-        z = stream.normal(x.shape, x.device, torch.float64)
+        out = torch.empty_like(x)
+        self.fill(x.to(torch.float64), stream, out)
+        return out
+
+    def fill(self, x64: torch.Tensor, stream: NoiseStream, out: torch.Tensor,
+             scratch: np.ndarray | None = None) -> None:
+        """``self(x, stream)`` written into ``out`` (x's dtype), given x in float64 once per
+        frame; the host stream draws into ``scratch`` (a float64 array of x's shape) when
+        given. The same bits as ``self(x, stream)``, with fewer passes over memory."""
+        z = stream.normal64(x64.shape, x64.device, scratch)
         # In place and as two separate ops (no fused multiply-add), so CPU and GPU round
-        # alike and the copies agree bit for bit across devices.
-        return z.mul_(self.sigma).add_(x.to(torch.float64)).to(x.dtype)
+        # alike and the copies agree bit for bit across devices; copy_ rounds once.
+        out.copy_(z.mul_(self.sigma).add_(x64))
 
 
 def perturbed_batches(
@@ -55,10 +65,20 @@ def perturbed_batches(
     if not sizes:
         return
     grad = torch.is_grad_enabled()  # grad mode is per thread: carry the caller's over
+    # adcert's perturbations write into the batch directly (``fill``): x in float64 once,
+    # one scratch buffer for the host draws, no per-copy temporaries to stack.
+    fill = getattr(perturbation, "fill", None)
+    x64 = x.to(torch.float64) if fill is not None and not grad else None
+    scratch = np.empty(tuple(x.shape)) if x64 is not None and x.device.type == "cpu" else None
 
     def draw(size: int) -> torch.Tensor:
         with torch.set_grad_enabled(grad):
-            return torch.stack([perturbation(x, stream) for _ in range(size)])
+            if x64 is None:
+                return torch.stack([perturbation(x, stream) for _ in range(size)])
+            out = torch.empty((size, *x.shape), dtype=x.dtype, device=x.device)
+            for slot in out:
+                fill(x64, stream, slot, scratch)
+            return out
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adcert-noise") as pool:
         pending = pool.submit(draw, sizes[0])

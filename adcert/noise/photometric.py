@@ -42,6 +42,12 @@ class _FrameTransform:
         # Applied in float64, rounded once: the model sees φ(x, θ) to within 2⁻²⁴·|φ(x, θ)|.
         return self.apply(x.to(torch.float64), self.draw(stream)).to(x.dtype)
 
+    def fill(self, x64: torch.Tensor, stream: NoiseStream, out: torch.Tensor,
+             scratch=None) -> None:
+        """``self(x, stream)`` written into ``out`` (x's dtype), given x in float64 once
+        per frame; the same bits, without a float64 copy of x per noisy copy."""
+        out.copy_(self.apply(x64, self.draw(stream)))
+
 
 @dataclass(frozen=True)
 class Brightness(_FrameTransform):

@@ -90,9 +90,13 @@ class NoiseStream:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r})"
 
-    def standard_normal(self, shape) -> np.ndarray:
-        """``shape`` i.i.d. N(0, 1) values as a fresh C-contiguous float64 array."""
-        out = np.empty(shape, dtype=np.float64)
+    def standard_normal(self, shape, out: np.ndarray | None = None) -> np.ndarray:
+        """``shape`` i.i.d. N(0, 1) values as a C-contiguous float64 array: ``out`` (of that
+        shape, overwritten) when given, else a fresh one."""
+        if out is None:
+            out = np.empty(shape, dtype=np.float64)
+        elif out.shape != tuple(shape) or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float64 array of shape {tuple(shape)}")
         runs = np.array_split(out.reshape(-1), LANES)
         if out.size < _PARALLEL_MIN:
             for lane, run in zip(self._lanes, runs, strict=True):
@@ -112,9 +116,15 @@ class NoiseStream:
         """
         import torch
 
-        values = torch.from_numpy(self.standard_normal(tuple(shape)))
-        return values.to(device=self.device if device is None else device,
-                         dtype=torch.float32 if dtype is None else dtype)
+        return self.normal64(shape, device).to(torch.float32 if dtype is None else dtype)
+
+    def normal64(self, shape, device=None, scratch: np.ndarray | None = None):
+        """The next ``shape`` N(0, 1) values as a float64 tensor on ``device``; drawn into
+        ``scratch`` when given (the tensor then shares its memory on the CPU)."""
+        import torch
+
+        values = torch.from_numpy(self.standard_normal(tuple(shape), scratch))
+        return values.to(device=self.device if device is None else device)
 
     def normal_scalars(self, k: int) -> np.ndarray:
         """``k`` i.i.d. N(0, 1) float64 values from the parameter lane."""
@@ -127,20 +137,48 @@ class NoiseStream:
         return self._scalars.rayleigh(scale, size)
 
 
-def image_generator(run_seed: int, image_id: int | str, device="cpu") -> NoiseStream:
-    """The :class:`NoiseStream` of frame ``image_id`` in the run ``run_seed``; tensors it
-    draws land on ``device``."""
+#: Where pixel noise is drawn: ``host`` (numpy on the CPU, then copied) or ``device``
+#: (Philox on the model's device, :mod:`adcert.noise.philox`); ``auto`` picks ``device``
+#: on CUDA and ``host`` elsewhere.
+NOISE_PATHS = ("auto", "host", "device")
+
+
+def resolve_noise_path(path: str, device) -> str:
+    """``host`` or ``device`` for the choice ``path`` on ``device`` (ValueError if unknown)."""
+    if path not in NOISE_PATHS:
+        raise ValueError(f"noise path must be one of {', '.join(NOISE_PATHS)}, got {path!r}")
+    if path != "auto":
+        return path
+    return "device" if str(device).startswith("cuda") else "host"
+
+
+def image_generator(run_seed: int, image_id: int | str, device="cpu",
+                    path: str = "host") -> NoiseStream:
+    """The stream of frame ``image_id`` in the run ``run_seed``; tensors it draws land on
+    ``device``. ``path="device"`` draws the pixel noise there
+    (:class:`adcert.noise.philox.DeviceNoiseStream`); the two paths draw different values
+    from the same law (docs/noise.md)."""
+    if resolve_noise_path(path, device) == "device":
+        from adcert.noise.philox import DeviceNoiseStream
+
+        return DeviceNoiseStream(run_seed, image_id, device)
     return NoiseStream(run_seed, image_id, device)
 
 
-def noise_provenance(device) -> dict:
-    """What a record needs to say where its noise came from: the generator and law
-    (:data:`NOISE_GENERATOR`), the device the noisy copies lived on, torch and numpy
-    versions (numpy does not promise the same streams across versions)."""
+def noise_provenance(device, path: str = "host") -> dict:
+    """What a record needs to say where its noise came from: the path and generator with
+    its law (:data:`NOISE_GENERATOR` or the device path's), the device the noisy copies
+    lived on, torch and numpy versions (numpy does not promise the same streams across
+    versions)."""
     import torch
 
-    return {"generator": NOISE_GENERATOR, "device": str(device), "torch": torch.__version__,
-            "numpy": np.__version__}
+    path = resolve_noise_path(path, device)
+    if path == "device":
+        from adcert.noise.philox import DEVICE_NOISE_GENERATOR as generator
+    else:
+        generator = NOISE_GENERATOR
+    return {"path": path, "generator": generator, "device": str(device),
+            "torch": torch.__version__, "numpy": np.__version__}
 
 
 def _lane_pool() -> ThreadPoolExecutor:

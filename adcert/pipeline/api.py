@@ -67,7 +67,7 @@ def load_model(config: str, checkpoint: str, task: str, device: str | None = Non
 
 
 def certify_image(model, image: str, settings: DetSettings | SegSettings,
-                  image_id: str | None = None, root: str | None = None):
+                  image_id: str | None = None, root: str | None = None, noise: str = "auto"):
     """Certify one image file with a loaded model; returns the certificate object.
 
     ``settings.seed`` must be set: a notebook result should be reproducible. The noise
@@ -76,6 +76,7 @@ def certify_image(model, image: str, settings: DetSettings | SegSettings,
     given — so the result equals that frame's record in a run over ``root`` with the same
     seed — else by its absolute path, so two files never share a stream (docs/noise.md).
     The guarantee is the one stated in ``docs/certificates.md`` (§3 per box, §4 per frame).
+    ``noise`` says where the pixel noise is drawn (``auto``, ``host`` or ``device``).
     """
     from adcert.models.data import ImageFrames
     from adcert.noise import image_generator
@@ -88,7 +89,7 @@ def certify_image(model, image: str, settings: DetSettings | SegSettings,
         raise FileNotFoundError(f"image not found: {image}")
     packed = ImageFrames(model.cfg, [image])[0]
     key = image_id if image_id is not None else frame_key(image, root)
-    generator = image_generator(settings.seed, key, model.device)
+    generator = image_generator(settings.seed, key, model.device, noise)
     if isinstance(settings, DetSettings):
         return detection.certify_frame(model.model, packed, settings, generator,
                                        denoiser=model.denoiser).certificate
@@ -104,16 +105,18 @@ def certify_dataset(config: str, checkpoint: str, settings: DetSettings | SegSet
                     work_dir: str | None = None, images: str | None = None,
                     device: str | None = None, cfg_options: dict | None = None,
                     unsafe_load: bool = False, resume: str | bool | None = None,
-                    denoiser: tuple[str, str] | None = None):
+                    denoiser: tuple[str, str] | None = None, noise: str = "auto"):
     """Certify the config's test set (or ``images``: a folder or video) as the command-line
     tools do; returns :class:`adcert.pipeline.engine.RunResult` (``records``, ``summary``,
     ``run_dir``). The run folder is written as by the tools, so it can be resumed.
-    ``denoiser`` is (config, checkpoint) of a denoiser to certify the model behind."""
+    ``denoiser`` is (config, checkpoint) of a denoiser to certify the model behind;
+    ``noise`` says where the pixel noise is drawn (``auto``, ``host`` or ``device``)."""
     from adcert.pipeline.engine import run
     from adcert.pipeline.session import RunOptions, open_session
 
     task = _task(settings)
     options = RunOptions(config=config, checkpoint=checkpoint, cfg_options=dict(cfg_options or {}),
                          work_dir=work_dir, images=images, device=device,
-                         unsafe_load=unsafe_load, resume=resume, denoiser=denoiser)
+                         unsafe_load=unsafe_load, resume=resume, denoiser=denoiser,
+                         noise=noise)
     return run(open_session(task, options, settings=settings))

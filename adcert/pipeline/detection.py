@@ -12,7 +12,12 @@ import torch
 from adcert.certify.detection import BoxSampleCollector, DetectionCertificate, certify_boxes
 from adcert.certify.hierarchy import Hierarchy, box_label_node
 from adcert.certify.suppression import suppress_duplicates
-from adcert.models.forward import clean_predictions, detections_array, perturbed_predictions
+from adcert.models.forward import (
+    clean_predictions,
+    detections_array,
+    detections_arrays,
+    perturbed_predictions,
+)
 from adcert.noise import make_perturbation
 from adcert.pipeline import provenance
 from adcert.pipeline.frames import Frame
@@ -83,7 +88,7 @@ def certify_frame(
     noise = make_perturbation(s.transform, s.sigma)
     for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
                                        denoiser):
-        collector.add_batch([detections_array(result) for result in batch])
+        collector.add_batch(detections_arrays(batch))
     sweep = tuple(_certify(collector, s, eps) for eps in sweep_eps(s))
     cert = next(c for c in sweep if c.eps == s.eps)
     return DetFrame(cert, clean, sweep)

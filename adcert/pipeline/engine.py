@@ -102,7 +102,10 @@ def _certify_shard(session: Session, done: dict[int, Entry], metric) -> None:
                 continue
             frame = session.frames.frames[index]
             packed = session.frames.load(index)
-            generator = image_generator(session.seed, frame.image_id, session.loaded.device)
+            if session.noise_path == "device":
+                check_device_noise_reach(packed["inputs"].numel(), session.settings)
+            generator = image_generator(session.seed, frame.image_id, session.loaded.device,
+                                        session.noise_path)
             result = session.task.certify(session, frame, packed, generator)
             items = []
             if metric is not None:
@@ -118,6 +121,18 @@ def _certify_shard(session: Session, done: dict[int, Entry], metric) -> None:
         raise Interrupted(session.run_dir, finished, len(session.frames)) from None
     finally:
         journal.close()
+
+
+def check_device_noise_reach(values: int, settings) -> None:
+    """Refuse a frame on which the device noise path's cut tail (2⁻⁶⁵ of Gaussian mass per
+    pair, :func:`adcert.noise.philox.cut_mass`) could add more than α/1000 to the
+    certificate's failure probability (docs/noise.md, "The device path")."""
+    from adcert.noise.philox import cut_mass
+
+    copies = settings.n + getattr(settings, "n0", 0)
+    if cut_mass(values, copies) > settings.alpha / 1000:
+        raise ValueError(f"{copies} copies of {values} values exceed the device noise path's "
+                         f"reach at alpha {settings.alpha:g}; use --noise host")
 
 
 def _evaluate(metric, total: int) -> dict:

@@ -62,25 +62,20 @@ def device_name(device) -> str:
     return f"{device.type} ({platform.machine()})"
 
 
-def noise_block(device) -> dict:
-    """The noise generator's own description (``adcert.noise.seeding.noise_provenance``
-    where it exists), else the torch generator adcert draws from."""
-    try:
-        from adcert.noise.seeding import noise_provenance
-    except ImportError:
-        import torch
+def noise_block(device, path: str = "host") -> dict:
+    """The noise generator's own description (``adcert.noise.seeding.noise_provenance``):
+    which path drew the noise, with what generator and law, on which device."""
+    from adcert.noise.seeding import noise_provenance
 
-        return {"generator": "torch.Generator", "torch": torch.__version__,
-                "device": str(device)}
-    return dict(noise_provenance(device))
+    return dict(noise_provenance(device, path))
 
 
-def record_provenance(device, unsafe_load: bool) -> dict:
+def record_provenance(device, unsafe_load: bool, noise_path: str = "host") -> dict:
     """The block every record carries (identical for every frame of a run)."""
     import torch
 
     return {"device": device_name(device), "torch": torch.__version__,
-            "noise": noise_block(device), "unsafe_load": bool(unsafe_load),
+            "noise": noise_block(device, noise_path), "unsafe_load": bool(unsafe_load),
             "norm_space": NORM_SPACE}
 
 

@@ -105,7 +105,7 @@ def read_manifest(run_dir: str) -> dict:
 
 # What must be equal for a resumed run to extend, not contaminate, the original.
 RESUME_KEYS = ("task", "settings", "seed", "checkpoint_sha256", "config_sha256", "amp",
-               "denoiser", "adcert_source_sha256", "frames", "hierarchy")
+               "noise_path", "denoiser", "adcert_source_sha256", "frames", "hierarchy")
 
 
 def check_resumable(manifest: dict, current: dict) -> None:

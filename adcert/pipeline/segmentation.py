@@ -22,7 +22,7 @@ from adcert.certify.segmentation import (
     certify_hierarchical,
     certify_segmentation,
 )
-from adcert.models.forward import clean_predictions, label_map, perturbed_predictions
+from adcert.models.forward import clean_predictions, label_map, label_maps, perturbed_predictions
 from adcert.noise import make_perturbation
 from adcert.pipeline import provenance
 from adcert.pipeline.detection import check_model, frame_record
@@ -74,21 +74,18 @@ def certify_frame(
     s = settings
     noise = make_perturbation(s.transform, s.sigma)
     clean = label_map(clean_predictions(model, packed, amp, denoiser)[0])
+    on_device = next(model.parameters()).device.type != "cpu"
     selection = ClassCounter(num_classes, clean.shape)
-    for batch in perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator, amp,
-                                       denoiser):
-        selection.update(np.stack([label_map(r) for r in batch]))
+    _count_selection(perturbed_predictions(model, packed, noise, s.n0, s.batch_size, generator,
+                                           amp, denoiser), selection, on_device)
     levels = None if hierarchy is None or hierarchy.is_flat else hierarchy
     # One hypothesis per level: its top node, the node's classes pooled (§9); level 0 is
     # the class itself, counted without a class → node lookup.
     targets = selection.top_nodes(levels) if levels else selection.top_class()[None]
     mappings = (None, *levels.class_to_node[1:]) if levels else (None,)
     counters = [HitCounter(t, m) for t, m in zip(targets, mappings, strict=True)]
-    for batch in perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
-                                       denoiser):
-        maps = np.stack([label_map(r) for r in batch])
-        for counter in counters:
-            counter.update(maps)
+    _count_hits(perturbed_predictions(model, packed, noise, s.n, s.batch_size, generator, amp,
+                                      denoiser), counters, on_device)
     hits = np.stack([c.hits for c in counters])
     if levels is None:
         cert = certify_segmentation(targets[0], hits[0], s.n, s.sigma, s.tau, s.alpha,
@@ -102,6 +99,57 @@ def certify_frame(
                   certified_masks_by_tau(hits, s.n, SWEEP_TAUS, s.alpha, s.correction))
     sweep = tuple((tau, float(np.mean(mask))) for tau, mask in masks)
     return SegFrame(dataclasses.replace(cert, tau_sweep=sweep), clean, targets[0], masks)
+
+
+def _count_selection(batches, counter: ClassCounter, on_device: bool) -> None:
+    """Stream the selection copies' label maps into ``counter``. ``on_device``: the counts
+    are tallied where the maps are (an accelerator) and cross to the host once per frame,
+    not once per copy."""
+    if not on_device:
+        for batch in batches:
+            counter.update(label_maps(batch).numpy())
+        return
+    pixels, classes = counter.shape[0] * counter.shape[1], counter.num_classes
+    tally = offsets = None
+    seen = 0
+    for batch in batches:
+        maps = label_maps(batch).reshape(len(batch), pixels)
+        if tally is None:
+            offsets = torch.arange(pixels, device=maps.device) * classes  # (pixel, class)
+            tally = torch.zeros(pixels * classes, dtype=torch.int64, device=maps.device)
+        tally += torch.bincount((maps + offsets).reshape(-1), minlength=tally.numel())
+        seen += len(batch)
+    if tally is None:
+        return
+    # add_counts checks each pixel's counts sum to `seen`: a label outside [0, C) cannot
+    # pass unnoticed into a neighbour's slot.
+    counter.add_counts(tally.reshape(*counter.shape, classes).cpu().numpy(), seen)
+
+
+def _count_hits(batches, counters: list[HitCounter], on_device: bool) -> None:
+    """Stream the estimation copies' label maps into every level's ``counters``
+    (``on_device``: tallied where the maps are and moved to the host once per frame)."""
+    if not on_device:
+        for batch in batches:
+            maps = label_maps(batch).numpy()
+            for counter in counters:
+                counter.update(maps)
+        return
+    tallies: list[torch.Tensor] = []
+    seen = 0
+    for batch in batches:
+        maps = label_maps(batch)
+        if not tallies:
+            device = maps.device
+            targets = [torch.from_numpy(c.target).to(device) for c in counters]
+            nodes = [None if c.class_to_node is None else
+                     torch.from_numpy(c.class_to_node).to(device) for c in counters]
+            tallies = [torch.zeros(c.shape, dtype=torch.int32, device=device) for c in counters]
+        for target, table, tally in zip(targets, nodes, tallies, strict=True):
+            tally += ((maps if table is None else table[maps]) == target).sum(0, dtype=torch.int32)
+        seen += len(batch)
+    for counter, tally in zip(counters, tallies, strict=True):
+        counter.add_hits(tally.cpu().numpy(), seen)
 
 
 def mask_name(image_id: str, kind: str) -> str:

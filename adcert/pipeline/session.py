@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from adcert.noise.seeding import resolve_noise_path
 from adcert.pipeline import provenance, rundir
 from adcert.pipeline.frames import Frames, build_frames, check_test_data
 
@@ -34,6 +35,7 @@ class RunOptions:
     launcher: str = "none"
     device: str | None = None
     amp: bool = False
+    noise: str = "auto"  # where pixel noise is drawn: auto, host or device (docs/noise.md)
     unsafe_load: bool = False
     resume: str | bool | None = None  # a run folder, True for the latest, None for a new run
     denoiser: tuple[str, str] | None = None  # --denoiser CONFIG CHECKPOINT
@@ -59,7 +61,13 @@ class Session:
 
     @property
     def record_provenance(self) -> dict:
-        return provenance.record_provenance(self.loaded.device, self.options.unsafe_load)
+        return provenance.record_provenance(self.loaded.device, self.options.unsafe_load,
+                                            self.noise_path)
+
+    @property
+    def noise_path(self) -> str:
+        """``host`` or ``device``: where this run draws its pixel noise."""
+        return self.manifest["noise_path"]
 
 
 def resolve_device(device: str | None):
@@ -185,6 +193,7 @@ def _manifest(task, options: RunOptions, settings, seed: int, loaded, frames: Fr
         "settings": settings.to_dict(),
         "seed": seed,
         "amp": options.amp,
+        "noise_path": resolve_noise_path(options.noise, loaded.device),
         "config": os.path.abspath(options.config),
         "config_sha256": provenance.text_sha256(config_text),
         "config_file_sha256": _file_sha256(options.config),
@@ -239,6 +248,7 @@ def open_session(task, options: RunOptions, flags: dict | None = None,
         raise ValueError(f"{task.name} needs {task.settings_type.__name__}, got "
                          f"{type(settings).__name__}")
     device = resolve_device(options.device)
+    resolve_noise_path(options.noise, device)  # an unknown path fails before anything loads
     if options.amp and device.type != "cuda":  # autocast is CUDA-only here: refuse, rather
         # than record amp: true for a run that ran in float32
         raise ValueError(f"--amp needs CUDA (mixed precision runs only there); this run is "

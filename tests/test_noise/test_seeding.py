@@ -96,7 +96,7 @@ def test_normal_casts_once_and_lands_on_the_device():
 
 def test_provenance_names_generator_device_and_versions():
     record = noise_provenance(torch.device("cpu"))
-    assert record == {"generator": NOISE_GENERATOR, "device": "cpu",
+    assert record == {"path": "host", "generator": NOISE_GENERATOR, "device": "cpu",
                       "torch": torch.__version__, "numpy": np.__version__}
     assert "PCG64" in NOISE_GENERATOR and "float64" in NOISE_GENERATOR
 

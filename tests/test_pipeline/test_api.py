@@ -57,7 +57,7 @@ def test_certify_image_keys_the_noise_by_path_not_file_name(monkeypatch, tmp_pat
 
     keys = []
     monkeypatch.setattr(adcert.noise, "image_generator",
-                        lambda seed, key, device: keys.append((seed, key)))
+                        lambda seed, key, device, path: keys.append((seed, key)))
     monkeypatch.setattr(adcert.models.data, "ImageFrames", lambda cfg, paths: [{}])
     monkeypatch.setattr(detection, "certify_frame",
                         lambda *args, **kwargs: SimpleNamespace(certificate="cert"))

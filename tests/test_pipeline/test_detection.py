@@ -39,6 +39,7 @@ def stand_in_model(monkeypatch, seed: int = 0) -> None:
     monkeypatch.setattr(detection, "clean_predictions",
                         lambda model, packed, amp, denoiser=None: [OBJECTS])
     monkeypatch.setattr(detection, "detections_array", lambda result: result)
+    monkeypatch.setattr(detection, "detections_arrays", lambda results: list(results))
     monkeypatch.setattr(detection, "perturbed_predictions", perturbed)
 
 

@@ -172,5 +172,24 @@ def test_resume_with_other_settings_is_a_one_line_error(data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --resume: settings.batch_size is 3 here but 4")
     assert err.count("\n") == 1
+    # The device noise path draws other values from the same law: no mixing either.
+    assert cli([*argv, "--noise", "device", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --resume: noise_path is 'device' here but 'host'")
     assert cli([*argv, "--resume", str(tmp_path / "nowhere")]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_device_noise_path_runs_on_the_cpu_and_names_itself(data, tmp_path, capsys):
+    from adcert.cli.certify_det import cli
+
+    assert cli(flags(data, tmp_path / "device", "--max-images", "1", "--noise", "device")) == 0
+    (record,) = records(next((tmp_path / "device").iterdir()))
+    noise = record["provenance"]["noise"]
+    assert noise["path"] == "device" and noise["generator"].startswith("Philox4x32-10")
+    # Where the cut tail could matter against alpha, the device path refuses the frame.
+    capsys.readouterr()
+    assert cli(flags(data, tmp_path / "reach", "--max-images", "1", "--noise", "device",
+                     "--alpha", "1e-13")) == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert error.startswith("error: 8 copies of 24576 values exceed the device noise path's")
