@@ -161,6 +161,7 @@ def test_bad_checkpoints_are_one_line_errors(tmp_path):
         load_denoiser(spec, str(garbage), torch.device("cpu"))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_denoiser_runs_on_the_model_device():
     loaded = load_denoiser(dict(type="DiffusionDenoiser", sigma=0.25, unet=TINY_UNET),
