@@ -119,10 +119,13 @@ class ClassCounter:
             raise ValueError(f"hierarchy over {len(hierarchy.classes)} classes for "
                              f"{self.num_classes} counted")
         out = [self.top_class()]
-        counts = self._counts.astype(np.int64)
+        # A node's pooled count is at most `total`: exact in float32 below 2²⁴, so the
+        # pooling runs as a BLAS product instead of an int64 one (full-size frames).
+        dtype = np.float32 if self.total < 2**24 else np.float64
+        counts = self._counts.astype(dtype)
         for level in range(1, hierarchy.depth):
             mapping = hierarchy.class_to_node[level]
-            pooled = counts @ np.eye(len(hierarchy.node_names[level]), dtype=np.int64)[mapping]
+            pooled = counts @ np.eye(len(hierarchy.node_names[level]), dtype=dtype)[mapping]
             out.append(np.argmax(pooled, axis=-1))
         return np.stack(out)
 
