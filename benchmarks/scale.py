@@ -187,24 +187,28 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         timed("write", times, stages.write, found, journal, run_dir)
         return times
 
-    def certify(m: int) -> float:
+    def certify(m: int, prefetch: bool = True) -> float:
         stages.reset()
         st, times = stream(args.seed, image_id, device), {}
+        fw.CPU_PREFETCH = prefetch  # on a CPU: draw ahead in a thread, or in turn
         timed("certify", times, lambda: [stages.add(batch) for batch in fw.perturbed_predictions(
             model, packed, noise, m, args.batch_size, st, args.amp)])
+        fw.CPU_PREFETCH = True
         return times["certify"]
 
     n = args.n
-    out: dict = {key: [] for key in (*PER_COPY, "stats", "write", "certify", "ratio")}
+    out: dict = {key: [] for key in (*PER_COPY, "stats", "write", "certify", "ratio",
+                                     "ratio_in_turn")}
     with torch.no_grad():
         staged(args.batch_size), certify(args.batch_size)  # warm-up: allocator, kernels
         for repeat in range(args.repeat):
-            times, cert = {}, {}
+            times, cert, in_turn = {}, {}, {}
             for m in (n, 2 * n):
                 if cuda:
                     torch.cuda.reset_peak_memory_stats()
                 rss_peak_mib(reset=True)
                 times[m], cert[m] = staged(m), certify(m)
+                in_turn[m] = certify(m, prefetch=False) if not cuda else None
                 if repeat == 0:
                     out[m] = (rss_peak_mib(), torch.cuda.max_memory_allocated() / MIB
                               if cuda else None)
@@ -214,6 +218,9 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
             out["write"].append(times[2 * n]["write"])
             out["certify"].append((cert[2 * n] - cert[n]) / n)
             out["ratio"].append(out["certify"][-1] / out["forward"][-1])
+            if not cuda:
+                out["ratio_in_turn"].append((in_turn[2 * n] - in_turn[n]) / n
+                                            / out["forward"][-1])
     if task == "seg":  # the n0 selection copies' counting, for a note under the table
         selection = seg_cert.ClassCounter(stages.classes, stages.clean.shape)
         maps = np.stack([stages.clean] * args.batch_size)
@@ -243,7 +250,9 @@ def row(cells: list[str], found: dict, n: int) -> str:
     """One table row: ``cells`` (task … noise path), then the figures of ``found``."""
     (rss_n, dev_n), (rss_2n, dev_2n) = found[n], found[2 * n]
     cells = [*cells, *(spread(found[k]) for k in (*PER_COPY, "stats", "write", "certify")),
-             spread(found["ratio"], 1, 2), f"{max(rss_n, rss_2n):.0f} MiB",
+             spread(found["ratio"], 1, 2),
+             spread(found["ratio_in_turn"], 1, 2) if found["ratio_in_turn"] else "–",
+             f"{max(rss_n, rss_2n):.0f} MiB",
              f"{max(dev_n, dev_2n):.0f} MiB" if dev_n is not None else "–",
              f"RSS {flat(rss_n, rss_2n)}"
              + (f"; device {flat(dev_n, dev_2n)}" if dev_n is not None else "")]
@@ -284,8 +293,9 @@ def main() -> None:
              "copy, marginal (t(2n) − t(n)) / n, median (min–max); stats and write in ms per "
              "frame at 2n.", "",
              "| task | model | size | device | noise path | noise | h→d | forward | aggregate "
-             "| stats (ms/frame) | write (ms/frame) | certify | certify ÷ forward | peak RSS "
-             "| peak device mem | memory flat in n (n→2n) |", "|" + "---|" * 16]
+             "| stats (ms/frame) | write (ms/frame) | certify | certify ÷ forward "
+             "| drawn in turn ÷ forward | peak RSS | peak device mem | memory flat in n (n→2n) |",
+             "|" + "---|" * 17]
     notes = []
     for task in ("det", "seg") if args.task == "both" else (args.task,):
         models = [DEMO[task]]

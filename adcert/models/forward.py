@@ -23,6 +23,11 @@ import torch
 from adcert.noise.gaussian import perturbed_batches
 
 Perturbation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+#: Draw the next batch's noise while a CPU-only model runs on the current one. On an
+#: accelerator the host is otherwise idle and always draws ahead; on a CPU the two share
+#: the cores (``benchmarks/scale.py`` measures both ways).
+CPU_PREFETCH = True
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -74,7 +79,8 @@ def perturbed_predictions(
     copies (in [0, 1]) before the data preprocessor sees it.
     """
     x = frame_tensor(packed, next(model.parameters()).device)
-    for batch in perturbed_batches(x, num, batch_size, perturbation, generator):
+    prefetch = CPU_PREFETCH or x.device.type != "cpu"
+    for batch in perturbed_batches(x, num, batch_size, perturbation, generator, prefetch):
         yield _predict(model, batch, packed["data_samples"], amp, denoiser)
 
 

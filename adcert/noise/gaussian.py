@@ -51,13 +51,15 @@ def perturbed_batches(
     batch_size: int,
     perturbation: Callable[[torch.Tensor, NoiseStream], torch.Tensor],
     stream: NoiseStream,
+    prefetch: bool = True,
 ) -> Iterator[torch.Tensor]:
     """Yield ``num`` perturbed copies of one input ``x`` in batches of ≤ ``batch_size``.
 
     Each copy draws from ``stream`` in turn, so the copies are the same whatever the batch
-    size. The next batch is drawn in a background thread while the caller works on the
-    current one (numpy and torch release the GIL); a caller that stops early leaves the
-    stream up to one batch further on.
+    size. With ``prefetch`` the next batch is drawn in a background thread while the
+    caller works on the current one (numpy and torch release the GIL); a caller that stops
+    early leaves the stream up to one batch further on. Without it each batch is drawn
+    when asked for. Either way the copies are the same.
     """
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
@@ -80,6 +82,10 @@ def perturbed_batches(
                 fill(x64, stream, slot, scratch)
             return out
 
+    if not prefetch:
+        for size in sizes:
+            yield draw(size)
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="adcert-noise") as pool:
         pending = pool.submit(draw, sizes[0])
         for size in sizes[1:]:

@@ -87,3 +87,13 @@ def test_cuda_draws_the_bits_the_cpu_draws():
     assert cuda.device.type == "cuda"
     # Philox words are exact integer arithmetic; log/sqrt/cos may differ in the last ulp.
     assert torch.allclose(cpu, cuda.cpu(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("path", ["host", "device"])
+def test_drawing_ahead_or_in_turn_gives_the_same_copies(path):
+    x = torch.rand(3, 8, 16)
+    noise = GaussianNoise(0.5)
+    ahead, in_turn = (torch.cat(list(perturbed_batches(
+        x, 5, 2, noise, image_generator(4, "g.png", path=path), prefetch=prefetch)))
+        for prefetch in (True, False))
+    assert torch.equal(ahead, in_turn)
