@@ -172,8 +172,9 @@ def certify_record(session, frame: Frame, packed: dict, generator) -> FrameResul
               "eps_sweep": [sweep_record(c) for c in sweep]}
     if hierarchy is not None and not hierarchy.is_flat:
         record["hierarchy"] = hierarchy.name
-        label_nodes(record["boxes"], hierarchy,
-                    [b.bin_key[1] for b in cert.boxes] if "label" in s.bin else None)
+        for entry, certificate in [(record, cert), *zip(record["eps_sweep"], sweep, strict=True)]:
+            label_nodes(entry["boxes"], hierarchy, [b.bin_key[1] for b in certificate.boxes]
+                        if "label" in s.bin else None)
     record["guarantee_text"] = provenance.detection_guarantee(
         s.correction, s.alpha, s.eps, s.transform, session.loaded.denoiser is not None)
     sample = None

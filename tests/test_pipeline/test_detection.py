@@ -77,3 +77,27 @@ def test_ground_truth_record_is_plain_json():
         "boxes": [[1.0, 2.0, 3.0, 4.0]], "labels": [2], "ignored_boxes": []}
     assert detection.ground_truth_record({**sample, "gt_boxes": np.zeros((0, 4)),
                                           "gt_labels": np.zeros(0)})["boxes"] == []
+
+
+def test_every_eps_of_the_sweep_names_its_boxes_label_nodes(monkeypatch):
+    from adcert.certify.hierarchy import load_hierarchy
+
+    stand_in_model(monkeypatch)
+    classes = ["car", "person", "rider", "traffic sign"]
+    settings = DetSettings(sigma=0.25, eps=0.1, n=400, alpha=0.01, bin="location+label",
+                           score_thr=0.0, seed=0)
+    session = SimpleNamespace(
+        settings=settings, hierarchy=load_hierarchy("demo", classes), classes=classes,
+        options=SimpleNamespace(amp=False), seed=0, record_provenance={},
+        loaded=SimpleNamespace(model=None, denoiser=None, describe=lambda: {}),
+        frames=SimpleNamespace(video=None, annotated=False))
+    packed = {"data_samples": SimpleNamespace(ori_shape=(100, 200)),
+              "inputs": np.zeros((3, 100, 200))}
+    frame = SimpleNamespace(image_id="f.png", img_path="f.png", index=0)
+    record = detection.certify_record(session, frame, packed, None).record
+    assert record["hierarchy"] == "demo" and record["boxes"]
+    for entry in (record, *record["eps_sweep"]):
+        assert all("label_node" in box for box in entry["boxes"])
+    # A box whose label is certified has its class as its node.
+    certified = [b for b in record["boxes"] if b["label_certified"]]
+    assert certified and all(b["label_node"] == classes[b["label"]] for b in certified)
