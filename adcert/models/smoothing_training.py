@@ -109,9 +109,11 @@ class SmoothingTrainer(BaseModel):
     """Train ``model`` (the user's mmdet / mmseg model config) for randomized smoothing.
 
     ``sigma``: σ of the noise on the [0, 1] scale; ``copies``: m, noisy copies per image
-    and step; ``consistency``: dict(weight=λ, entropy=η, box=…) or None; ``smoothadv``:
-    dict(eps=ε, steps=k, step_size=…) or None (segmentors only). Validation, test and
-    prediction are the inner model's, on clean inputs.
+    and step; ``clean_prob``: the share of images that train clean in a step (all their
+    copies without noise, as ``RandomGaussianNoise(prob=1 − clean_prob)`` leaves them; the
+    consistency term is then 0 for them); ``consistency``: dict(weight=λ, entropy=η,
+    box=…) or None; ``smoothadv``: dict(eps=ε, steps=k, step_size=…) or None (segmentors
+    only). Validation, test and prediction are the inner model's, on clean inputs.
 
     Consistency needs the model's soft outputs: an mmseg ``EncoderDecoder`` (the decode
     head's class logits) or a one-stage mmdet detector with a dense head (RetinaNet,
@@ -121,8 +123,9 @@ class SmoothingTrainer(BaseModel):
     """
 
     def __init__(self, model: Mapping, sigma: float = 0.25, copies: int = 2,
-                 consistency: Mapping | None = None, smoothadv: Mapping | None = None,
-                 data_preprocessor: Mapping | None = None, init_cfg: Any = None) -> None:
+                 clean_prob: float = 0.0, consistency: Mapping | None = None,
+                 smoothadv: Mapping | None = None, data_preprocessor: Mapping | None = None,
+                 init_cfg: Any = None) -> None:
         super().__init__(init_cfg=init_cfg)
         model = copy.deepcopy(dict(model))
         if data_preprocessor is not None:  # the Runner hands the config's top-level one
@@ -133,6 +136,9 @@ class SmoothingTrainer(BaseModel):
         if int(copies) != copies or copies < 1:
             raise ValueError(f"copies must be a positive integer, got {copies}")
         self.copies = int(copies)
+        if not 0.0 <= clean_prob < 1.0:
+            raise ValueError(f"clean_prob must be in [0, 1), got {clean_prob}")
+        self.clean_prob = float(clean_prob)
         self.consistency = _settings(ConsistencySettings, "consistency", consistency or {})
         self.smoothadv = _settings(SmoothAdvSettings, "smoothadv", smoothadv) if smoothadv else None
         if (self.consistency.weight > 0 or self.consistency.box > 0) and self.copies < 2:
@@ -156,7 +162,7 @@ class SmoothingTrainer(BaseModel):
         names = [name for name, on in (("smoothadv", self.smoothadv is not None),
                                        ("consistency", self.consistency.active)) if on]
         return {"recipe": "+".join(names) or "gaussian_augmentation",
-                "sigma": self.sigma, "copies": self.copies,
+                "sigma": self.sigma, "copies": self.copies, "clean_prob": self.clean_prob,
                 "noise": "N(0, sigma^2) per value on the [0, 1] scale after resize, before "
                          "normalization, independent per copy",
                 "consistency": dataclasses.asdict(self.consistency),
@@ -195,10 +201,15 @@ class SmoothingTrainer(BaseModel):
     # -- the recipe --------------------------------------------------------------------
     def draw_noise(self, inputs: torch.Tensor, data_samples: list) -> torch.Tensor:
         """(copies, B, C, H, W) independent N(0, σ²) draws on the [0, 1] scale, zero outside
-        each image's content (``img_shape``; the padding is not part of the frame)."""
+        each image's content (``img_shape``; the padding is not part of the frame); with
+        ``clean_prob`` > 0, each image is left clean in all copies with that probability."""
         noise = torch.randn((self.copies, *inputs.shape), device=inputs.device,
                             dtype=inputs.dtype)
-        return noise.mul_(self.sigma).mul_(_content_mask(inputs, data_samples))
+        noise.mul_(self.sigma).mul_(_content_mask(inputs, data_samples))
+        if self.clean_prob > 0:
+            noisy = torch.rand(inputs.shape[0], device=inputs.device) >= self.clean_prob
+            noise.mul_(noisy.to(inputs.dtype).view(1, -1, 1, 1, 1))
+        return noise
 
     def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
         """The losses of one step, from the inner data preprocessor's normalized batch:

@@ -165,6 +165,19 @@ def test_copies_are_independent_and_on_the_unit_scale(monkeypatch):
     assert not ours.draw_noise(data["inputs"], data["data_samples"]).requires_grad
 
 
+def test_clean_prob_leaves_whole_images_clean_in_every_copy():
+    from mmseg.structures import SegDataSample
+    ours = trainer("mmseg", copies=2, clean_prob=0.5, consistency=dict(weight=5.0))
+    inputs = torch.zeros(64, 3, 8, 8)
+    samples = [SegDataSample(metainfo=dict(img_shape=(8, 8))) for _ in range(64)]
+    torch.manual_seed(0)
+    noise = ours.draw_noise(inputs, samples)
+    clean = noise.flatten(2).abs().amax(dim=2) == 0  # (copies, images)
+    assert torch.equal(clean[0], clean[1])  # an image is clean in all its copies or in none
+    assert 16 <= int(clean[0].sum()) <= 48  # Binomial(64, 1/2): outside only w.p. < 1e-4
+    assert ours.recipe()["clean_prob"] == 0.5
+
+
 @pytest.mark.parametrize("framework", ["mmseg", "mmdet"])
 def test_weight_zero_is_noise_augmentation(framework):
     ours = trainer(framework, copies=1, consistency=dict(weight=0.0, entropy=0.0))
@@ -238,6 +251,8 @@ def test_settings_are_checked():
         trainer("mmseg", sigma=0.0)
     with pytest.raises(ValueError, match="copies"):
         trainer("mmseg", copies=0)
+    with pytest.raises(ValueError, match="clean_prob"):
+        trainer("mmseg", clean_prob=1.0)
     with pytest.raises(ValueError, match="copies must be ≥ 2"):
         trainer("mmseg", copies=1, consistency=dict(weight=1.0))
     with pytest.raises(ValueError, match="consistency takes"):
