@@ -14,7 +14,9 @@ batched forward) and aggregation (det: ``detections_array`` + ``BoxSampleCollect
 statistics (det: ``certify_boxes`` at every ε of ``sweep_eps``; seg: ``certify_segmentation``
 + ``certified_masks_by_tau``, Holm over all pixels) and writing (``Journal.append`` of the
 certificate's record; seg also ``write_mask``). Certify is the pipeline's loop,
-``perturbed_predictions`` + aggregation, on the same noisy copies as the forward column.
+``perturbed_predictions`` + aggregation, on the same noisy copies as the forward column;
+"its forwards" times the loop's own ``_predict`` calls where it makes them, so that
+certify ÷ forward splits into the forward's slowdown inside the loop and what the loop adds.
 Per-copy figures are marginal, (t(2n) − t(n)) / n, so fixed costs drop out; forward and
 certify run back to back in each repeat; cells are the median (min–max) over repeats.
 """
@@ -187,18 +189,25 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         timed("write", times, stages.write, found, journal, run_dir)
         return times
 
-    def certify(m: int, prefetch: bool = True) -> float:
+    def certify(m: int, prefetch: bool = True) -> tuple[float, float]:
+        """The loop's time, and the time its forwards took inside it."""
         stages.reset()
         st, times = stream(args.seed, image_id, device), {}
-        fw.CPU_PREFETCH = prefetch  # on a CPU: draw ahead in a thread, or in turn
-        timed("certify", times, lambda: [stages.add(batch) for batch in fw.perturbed_predictions(
-            model, packed, noise, m, args.batch_size, st, args.amp)])
-        fw.CPU_PREFETCH = True
-        return times["certify"]
+        predict = fw._predict
+
+        def timed_predict(*predict_args):  # the loop's own forwards, timed where they run
+            return timed("inside", times, predict, *predict_args)
+        fw.CPU_PREFETCH, fw._predict = prefetch, timed_predict  # draw ahead, or in turn
+        try:
+            timed("certify", times, lambda: [stages.add(b) for b in fw.perturbed_predictions(
+                model, packed, noise, m, args.batch_size, st, args.amp)])
+        finally:
+            fw.CPU_PREFETCH, fw._predict = True, predict
+        return times["certify"], times["inside"]
 
     n = args.n
     out: dict = {key: [] for key in (*PER_COPY, "stats", "write", "certify", "ratio",
-                                     "ratio_in_turn")}
+                                     "ratio_inside", "ratio_in_turn")}
     with torch.no_grad():
         staged(args.batch_size), certify(args.batch_size)  # warm-up: allocator, kernels
         for repeat in range(args.repeat):
@@ -216,10 +225,11 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
                 out[key].append((times[2 * n][key] - times[n][key]) / n)
             out["stats"].append(times[2 * n]["stats"])
             out["write"].append(times[2 * n]["write"])
-            out["certify"].append((cert[2 * n] - cert[n]) / n)
+            out["certify"].append((cert[2 * n][0] - cert[n][0]) / n)
             out["ratio"].append(out["certify"][-1] / out["forward"][-1])
+            out["ratio_inside"].append((cert[2 * n][1] - cert[n][1]) / n / out["forward"][-1])
             if not cuda:
-                out["ratio_in_turn"].append((in_turn[2 * n] - in_turn[n]) / n
+                out["ratio_in_turn"].append((in_turn[2 * n][0] - in_turn[n][0]) / n
                                             / out["forward"][-1])
     if task == "seg":  # the n0 selection copies' counting, for a note under the table
         selection = seg_cert.ClassCounter(stages.classes, stages.clean.shape)
@@ -250,7 +260,7 @@ def row(cells: list[str], found: dict, n: int) -> str:
     """One table row: ``cells`` (task … noise path), then the figures of ``found``."""
     (rss_n, dev_n), (rss_2n, dev_2n) = found[n], found[2 * n]
     cells = [*cells, *(spread(found[k]) for k in (*PER_COPY, "stats", "write", "certify")),
-             spread(found["ratio"], 1, 2),
+             spread(found["ratio"], 1, 2), spread(found["ratio_inside"], 1, 2),
              spread(found["ratio_in_turn"], 1, 2) if found["ratio_in_turn"] else "–",
              f"{max(rss_n, rss_2n):.0f} MiB",
              f"{max(dev_n, dev_2n):.0f} MiB" if dev_n is not None else "–",
@@ -294,8 +304,9 @@ def main() -> None:
              "frame at 2n.", "",
              "| task | model | size | device | noise path | noise | h→d | forward | aggregate "
              "| stats (ms/frame) | write (ms/frame) | certify | certify ÷ forward "
-             "| drawn in turn ÷ forward | peak RSS | peak device mem | memory flat in n (n→2n) |",
-             "|" + "---|" * 17]
+             "| its forwards ÷ forward | drawn in turn ÷ forward | peak RSS | peak device mem "
+             "| memory flat in n (n→2n) |",
+             "|" + "---|" * 18]
     notes = []
     for task in ("det", "seg") if args.task == "both" else (args.task,):
         models = [DEMO[task]]
