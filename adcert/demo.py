@@ -47,7 +47,7 @@ class DemoSettings:
     work_dir: str = "work_dirs/demo"
     data_root: str = "data/demo"
     frames: int = 8  # test frames certified per task
-    sequence: int = 10  # frames of the video sequence (the demo stays ≤ 12 min on 2 cores)
+    sequence: int = 6  # frames of the video sequence (the demo stays ≤ 12 min on 2 cores)
     seed: int | None = None  # run seed; OS entropy when None
     effect_frames: int = 2  # test frames certified against each camera effect
 
@@ -110,7 +110,7 @@ def run_demo(s: DemoSettings) -> None:
         results = os.path.join(latest_run(os.path.join(video_dir, task)), "results.jsonl")
         _run(f"render the {task} sequence video", visualize.cli,
              [results, "--out-dir", os.path.join(video_dir, f"{task}_frames"),
-              "--video", os.path.join(video_dir, f"{task}_sequence.mp4"), "--fps", "5"])
+              "--video", os.path.join(video_dir, f"{task}_sequence.mp4"), "--fps", "3"])
     effects = os.path.join(s.work_dir, "effects")
     data = ["--cfg-options", f"test_dataloader.dataset.data_root={root}"]
     frames = ["--max-images", str(min(s.effect_frames, s.frames))]
