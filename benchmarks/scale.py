@@ -15,8 +15,8 @@ statistics (det: ``certify_boxes`` at every ε of ``sweep_eps``; seg: ``certify_
 + ``certified_masks_by_tau``, Holm over all pixels) and writing (``Journal.append`` of the
 certificate's record; seg also ``write_mask``). Certify is the pipeline's loop,
 ``perturbed_predictions`` + aggregation, on the same noisy copies as the forward column;
-"its forwards" times the loop's own ``_predict`` calls where it makes them, so that
-certify ÷ forward splits into the forward's slowdown inside the loop and what the loop adds.
+"its forwards" (CPU only) times the loop's own ``_predict`` calls where it makes them, so
+that certify ÷ forward splits into the forward's slowdown inside the loop and what it adds.
 Per-copy figures are marginal, (t(2n) − t(n)) / n, so fixed costs drop out; forward and
 certify run back to back in each repeat, the forward first in even repeats and second in
 odd ones; cells are the median (min–max) over repeats.
@@ -190,21 +190,24 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         timed("write", times, stages.write, found, journal, run_dir)
         return times
 
-    def certify(m: int, prefetch: bool = True) -> tuple[float, float]:
-        """The loop's time, and the time its forwards took inside it."""
+    def certify(m: int, prefetch: bool = True) -> tuple[float, float | None]:
+        """The loop's time, and on a CPU the time its forwards took inside it (on a GPU,
+        timing them would synchronize the device inside the loop and change what it costs)."""
         stages.reset()
         st, times = stream(args.seed, image_id, device), {}
         predict = fw._predict
 
         def timed_predict(*predict_args):  # the loop's own forwards, timed where they run
             return timed("inside", times, predict, *predict_args)
-        fw.CPU_PREFETCH, fw._predict = prefetch, timed_predict  # draw ahead, or in turn
+        fw.CPU_PREFETCH = prefetch  # on a CPU: draw ahead in a thread, or in turn
+        if not cuda:
+            fw._predict = timed_predict
         try:
             timed("certify", times, lambda: [stages.add(b) for b in fw.perturbed_predictions(
                 model, packed, noise, m, args.batch_size, st, args.amp)])
         finally:
             fw.CPU_PREFETCH, fw._predict = True, predict
-        return times["certify"], times["inside"]
+        return times["certify"], times.get("inside")
 
     n = args.n
     out: dict = {key: [] for key in (*PER_COPY, "stats", "write", "certify", "ratio",
@@ -232,8 +235,9 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
             out["write"].append(times[2 * n]["write"])
             out["certify"].append((cert[2 * n][0] - cert[n][0]) / n)
             out["ratio"].append(out["certify"][-1] / out["forward"][-1])
-            out["ratio_inside"].append((cert[2 * n][1] - cert[n][1]) / n / out["forward"][-1])
             if not cuda:
+                out["ratio_inside"].append((cert[2 * n][1] - cert[n][1]) / n
+                                           / out["forward"][-1])
                 out["ratio_in_turn"].append((in_turn[2 * n][0] - in_turn[n][0]) / n
                                             / out["forward"][-1])
     if task == "seg":  # the n0 selection copies' counting, for a note under the table
@@ -265,8 +269,9 @@ def row(cells: list[str], found: dict, n: int) -> str:
     """One table row: ``cells`` (task … noise path), then the figures of ``found``."""
     (rss_n, dev_n), (rss_2n, dev_2n) = found[n], found[2 * n]
     cells = [*cells, *(spread(found[k]) for k in (*PER_COPY, "stats", "write", "certify")),
-             spread(found["ratio"], 1, 2), spread(found["ratio_inside"], 1, 2),
-             spread(found["ratio_in_turn"], 1, 2) if found["ratio_in_turn"] else "–",
+             spread(found["ratio"], 1, 2),
+             *(spread(found[k], 1, 2) if found[k] else "–" for k in ("ratio_inside",
+                                                                       "ratio_in_turn")),
              f"{max(rss_n, rss_2n):.0f} MiB",
              f"{max(dev_n, dev_2n):.0f} MiB" if dev_n is not None else "–",
              f"RSS {flat(rss_n, rss_2n)}"
