@@ -16,7 +16,9 @@ statistics (det: ``certify_boxes`` at every ε of ``sweep_eps``; seg: ``certify_
 certificate's record; seg also ``write_mask``). Certify is the pipeline's loop,
 ``perturbed_predictions`` + aggregation, on the same noisy copies as the forward column;
 "its forwards" (CPU only) times the loop's own ``_predict`` calls where it makes them, so
-that certify ÷ forward splits into the forward's slowdown inside the loop and what it adds.
+that certify ÷ forward splits into the forward's slowdown inside the loop and what it adds;
+"the other way" (CPU only) is the loop with its noise drawn in turn where it draws ahead, or
+ahead where it draws in turn (``forward.cpu_prefetch``).
 Per-copy figures are marginal, (t(2n) − t(n)) / n, so fixed costs drop out; forward and
 certify run back to back in each repeat, the forward first in even repeats and second in
 odd ones; cells are the median (min–max) over repeats.
@@ -190,32 +192,33 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         timed("write", times, stages.write, found, journal, run_dir)
         return times
 
-    def certify(m: int, prefetch: bool = True) -> tuple[float, float | None]:
+    def certify(m: int, prefetch: bool | None = None) -> tuple[float, float | None]:
         """The loop's time, and on a CPU the time its forwards took inside it (on a GPU,
-        timing them would synchronize the device inside the loop and change what it costs)."""
+        timing them would synchronize the device inside the loop and change what it costs);
+        ``prefetch`` None: noise drawn ahead or in turn as the pipeline decides."""
         stages.reset()
         st, times = stream(args.seed, image_id, device), {}
         predict = fw._predict
 
         def timed_predict(*predict_args):  # the loop's own forwards, timed where they run
             return timed("inside", times, predict, *predict_args)
-        fw.CPU_PREFETCH = prefetch  # on a CPU: draw ahead in a thread, or in turn
+        default, fw.CPU_PREFETCH = fw.CPU_PREFETCH, prefetch  # CPU: ahead or in turn
         if not cuda:
             fw._predict = timed_predict
         try:
             timed("certify", times, lambda: [stages.add(b) for b in fw.perturbed_predictions(
                 model, packed, noise, m, args.batch_size, st, args.amp)])
         finally:
-            fw.CPU_PREFETCH, fw._predict = True, predict
+            fw.CPU_PREFETCH, fw._predict = default, predict
         return times["certify"], times.get("inside")
 
     n = args.n
     out: dict = {key: [] for key in (*PER_COPY, "stats", "write", "certify", "ratio",
-                                     "ratio_inside", "ratio_in_turn")}
+                                     "ratio_inside", "ratio_other")}
     with torch.no_grad():
         staged(args.batch_size), certify(args.batch_size)  # warm-up: allocator, kernels
         for repeat in range(args.repeat):
-            times, cert, in_turn = {}, {}, {}
+            times, cert, other = {}, {}, {}
             for m in (n, 2 * n):
                 if cuda:
                     torch.cuda.reset_peak_memory_stats()
@@ -225,7 +228,7 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
                     times[m] = staged(m)
                 else:
                     times[m], cert[m] = staged(m), certify(m)
-                in_turn[m] = certify(m, prefetch=False) if not cuda else None
+                other[m] = certify(m, prefetch=not fw.cpu_prefetch()) if not cuda else None
                 if repeat == 0:
                     out[m] = (rss_peak_mib(), torch.cuda.max_memory_allocated() / MIB
                               if cuda else None)
@@ -238,8 +241,8 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
             if not cuda:
                 out["ratio_inside"].append((cert[2 * n][1] - cert[n][1]) / n
                                            / out["forward"][-1])
-                out["ratio_in_turn"].append((in_turn[2 * n][0] - in_turn[n][0]) / n
-                                            / out["forward"][-1])
+                out["ratio_other"].append((other[2 * n][0] - other[n][0]) / n
+                                          / out["forward"][-1])
     if task == "seg":  # the n0 selection copies' counting, for a note under the table
         selection = seg_cert.ClassCounter(stages.classes, stages.clean.shape)
         maps = np.stack([stages.clean] * args.batch_size)
@@ -271,7 +274,7 @@ def row(cells: list[str], found: dict, n: int) -> str:
     cells = [*cells, *(spread(found[k]) for k in (*PER_COPY, "stats", "write", "certify")),
              spread(found["ratio"], 1, 2),
              *(spread(found[k], 1, 2) if found[k] else "–" for k in ("ratio_inside",
-                                                                       "ratio_in_turn")),
+                                                                       "ratio_other")),
              f"{max(rss_n, rss_2n):.0f} MiB",
              f"{max(dev_n, dev_2n):.0f} MiB" if dev_n is not None else "–",
              f"RSS {flat(rss_n, rss_2n)}"
@@ -307,14 +310,19 @@ def main() -> None:
     source = sorted(glob.glob("data/demo/leftImg8bit/test/*/*.png"))[0]
     frame = os.path.join(tempfile.mkdtemp(prefix="adcert-scale-"), os.path.basename(source))
     cv2.imwrite(frame, cv2.resize(cv2.imread(source), (width, height)))
+    ahead = fw.cpu_prefetch()
+    ways = {True: "ahead, in a thread beside the forward", False: "in turn, between forwards"}
     lines = [machine(), "",
              f"n = {args.n} and {2 * args.n} copies of {source} resized, batches of "
              f"{args.batch_size}, {args.repeat} repeats{', AMP' if args.amp else ''}: ms per "
              "copy, marginal (t(2n) − t(n)) / n, median (min–max); stats and write in ms per "
-             "frame at 2n.", "",
+             "frame at 2n.",
+             f"On a CPU the loop draws the next batch's noise {ways[ahead]} "
+             f"({len(os.sched_getaffinity(0))} cores, torch {torch.get_num_threads()} threads); "
+             f"the other way ÷ forward: the loop with the noise drawn {ways[not ahead]}.", "",
              "| task | model | size | device | noise path | noise | h→d | forward | aggregate "
              "| stats (ms/frame) | write (ms/frame) | certify | certify ÷ forward "
-             "| its forwards ÷ forward | drawn in turn ÷ forward | peak RSS | peak device mem "
+             "| its forwards ÷ forward | the other way ÷ forward | peak RSS | peak device mem "
              "| memory flat in n (n→2n) |",
              "|" + "---|" * 18]
     notes = []

@@ -15,6 +15,7 @@ so the base model every certificate speaks of is the denoiser followed by the ta
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -24,11 +25,21 @@ from adcert.noise.gaussian import perturbed_batches
 
 Perturbation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
-#: Draw the next batch's noise while a CPU-only model runs on the current one. On an
-#: accelerator the host is otherwise idle and always draws ahead; on a CPU the two share
-#: the cores (``benchmarks/scale.py`` measures both ways).
-CPU_PREFETCH = True
+#: Whether a CPU-only run draws the next batch's noise in a thread while the model runs on
+#: the current one; None: only where a core is left beside torch's intra-op threads (on a
+#: full machine the drawing thread preempts one of them and every parallel op waits for
+#: it; ``benchmarks/scale.py`` measures both ways). On an accelerator the host is otherwise
+#: idle and always draws ahead. Either way the copies are the same.
+CPU_PREFETCH: bool | None = None
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
+
+
+def cpu_prefetch() -> bool:
+    """Whether a CPU-only run draws noise ahead (:data:`CPU_PREFETCH`)."""
+    if CPU_PREFETCH is not None:
+        return CPU_PREFETCH
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > torch.get_num_threads()
 
 
 def frame_tensor(packed: dict, device: torch.device) -> torch.Tensor:
@@ -79,7 +90,7 @@ def perturbed_predictions(
     copies (in [0, 1]) before the data preprocessor sees it.
     """
     x = frame_tensor(packed, next(model.parameters()).device)
-    prefetch = CPU_PREFETCH or x.device.type != "cpu"
+    prefetch = x.device.type != "cpu" or cpu_prefetch()
     for batch in perturbed_batches(x, num, batch_size, perturbation, generator, prefetch):
         yield _predict(model, batch, packed["data_samples"], amp, denoiser)
 

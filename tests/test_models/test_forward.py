@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from adcert.models import forward
 from adcert.models.forward import (
     clean_predictions,
     detections_array,
@@ -56,6 +57,16 @@ def test_noisy_copies_do_not_depend_on_batch_size(detector_checkpoints):
 
     for a, b in zip(run(1), run(4), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("cores, threads, ahead", [(2, 2, False), (4, 2, True), (1, 1, False)])
+def test_cpu_run_draws_noise_ahead_only_beside_a_free_core(cores, threads, ahead, monkeypatch):
+    monkeypatch.setattr(forward.os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(forward.torch, "get_num_threads", lambda: threads)
+    assert forward.cpu_prefetch() is ahead
+    for setting in (True, False):  # a setting overrides the cores
+        monkeypatch.setattr(forward, "CPU_PREFETCH", setting)
+        assert forward.cpu_prefetch() is setting
 
 
 @pytest.mark.parametrize("mode", ["whole", "slide"])
