@@ -26,11 +26,11 @@ from adcert.noise.gaussian import perturbed_batches
 Perturbation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 #: Whether a CPU-only run draws the next batch's noise in a thread while the model runs on
-#: the current one; None: only where a core is left beside torch's intra-op threads (on a
-#: full machine the drawing thread preempts one of them and every parallel op waits for
-#: it; ``benchmarks/scale.py`` measures both ways). On an accelerator the host is otherwise
-#: idle and always draws ahead. Either way the copies are the same.
-CPU_PREFETCH: bool | None = None
+#: the current one; None: only where a core is left beside torch's intra-op threads. On 2
+#: cores two runs of ``benchmarks/scale.py`` disagreed on which way is faster
+#: (docs/results.md, "Scale"), so the default stays ahead. On an accelerator the host is
+#: otherwise idle and always draws ahead. Either way the copies are the same.
+CPU_PREFETCH: bool | None = True
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
 

@@ -63,6 +63,7 @@ def test_noisy_copies_do_not_depend_on_batch_size(detector_checkpoints):
 def test_cpu_run_draws_noise_ahead_only_beside_a_free_core(cores, threads, ahead, monkeypatch):
     monkeypatch.setattr(forward.os, "sched_getaffinity", lambda pid: set(range(cores)))
     monkeypatch.setattr(forward.torch, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(forward, "CPU_PREFETCH", None)
     assert forward.cpu_prefetch() is ahead
     for setting in (True, False):  # a setting overrides the cores
         monkeypatch.setattr(forward, "CPU_PREFETCH", setting)
