@@ -198,7 +198,12 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         timed("write", times, stages.write, found, journal, run_dir)
         return times
 
-    def memory() -> tuple[float, float | None]:  # peak host and device MiB of a pass
+    def reset_memory() -> None:  # start a pass's peaks afresh
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        rss_peak_mib(reset=True)
+
+    def memory() -> tuple[float, float | None]:  # peak host and device MiB since the reset
         return rss_peak_mib(), torch.cuda.max_memory_allocated() / MIB if cuda else None
 
     def certify(m: int, prefetch: bool | None = None) -> tuple[float, float | None]:
@@ -229,9 +234,7 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         for repeat in range(args.repeat):
             times, cert, other = {}, {}, {}
             for m in (n, 2 * n):
-                if cuda:
-                    torch.cuda.reset_peak_memory_stats()
-                rss_peak_mib(reset=True)
+                reset_memory()
                 if repeat % 2:  # alternate which pass runs first, so order effects cancel
                     cert[m] = certify(m)
                     times[m] = staged(m)
@@ -255,9 +258,7 @@ def measure(task: str, model: torch.nn.Module, cfg, packed: dict, image_id: str,
         # the peak while glibc's arenas grow, so flatness is read from certify passes at 2n
         # and 4n after the repeats.
         for m in (2 * n, 4 * n):
-            if cuda:
-                torch.cuda.reset_peak_memory_stats()
-            rss_peak_mib(reset=True)
+            reset_memory()
             certify(m)
             out["settled", m] = memory()
     if task == "seg":  # the n0 selection copies' counting, for a note under the table
